@@ -1,0 +1,210 @@
+"""The `nanhai-qa` command line: ingest, index, ask."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from ingest import IngestError, read_documents
+
+from .models import Answer, parse_history
+from .settings import Settings
+
+
+def _log(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    overrides = {}
+    if getattr(args, "corpus", None):
+        overrides["corpus"] = args.corpus
+    if getattr(args, "cache_dir", None):
+        overrides["cache_dir"] = args.cache_dir
+    return Settings(**overrides)
+
+
+def _progress_bar():
+    from tqdm import tqdm
+
+    bar = None
+
+    def update(stage: str, done: int, total: int) -> None:
+        nonlocal bar
+        if bar is None:
+            bar = tqdm(total=total, desc=stage, unit="text", file=sys.stderr)
+        bar.n = done
+        bar.refresh()
+        if done >= total:
+            bar.close()
+
+    return update
+
+
+def cmd_ingest(args: argparse.Namespace) -> int:
+    documents = read_documents(_settings(args).corpus)
+    for doc in documents:
+        kinds: dict[str, int] = {}
+        for chunk in doc.chunks:
+            kinds[chunk.kind] = kinds.get(chunk.kind, 0) + 1
+        print(f"{doc.id}: “{doc.title}” — {len(doc.chunks)} chunks "
+              f"({', '.join(f'{n} {k}' for k, n in kinds.items())}), {len(doc.text)} characters")
+        if args.verbose:
+            for chunk in doc.chunks:
+                print(f"  {chunk.id} [{chunk.start}:{chunk.end}] {chunk.period} | {chunk.heading} | {chunk.text[:40]}")
+    return 0
+
+
+def _engine(args: argparse.Namespace, rebuild: bool = False):
+    from .engine import build_engine
+
+    return build_engine(_settings(args), log=_log, progress=_progress_bar(), rebuild=rebuild)
+
+
+def cmd_index(args: argparse.Namespace) -> int:
+    import time
+
+    started = time.perf_counter()
+    engine = _engine(args, rebuild=args.rebuild)
+    corpus = engine.retriever.corpus
+    sentences = len(corpus.sentence_vectors)
+    print(f"Index ready: {len(corpus.documents)} document(s), {len(corpus.chunks)} chunks, {sentences} sentences, "
+          f"model {corpus.manifest['model']}, FAISS {type(corpus.faiss_index).__name__}, built {corpus.manifest['built']} "
+          f"({time.perf_counter() - started:.1f} s)")
+    return 0
+
+
+def format_answer(answer: Answer) -> str:
+    lines = [answer.answer]
+    if answer.citations:
+        lines.append("")
+        lines.append("来源：")
+        for c in answer.citations:
+            lines.append(f"[{c.n}] {c.doc} {c.start}–{c.end} · {c.heading}")
+    return "\n".join(lines)
+
+
+def cmd_ask(args: argparse.Namespace) -> int:
+    if args.batch:
+        return _ask_batch(args)
+    try:
+        history = parse_history(json.loads(args.history)) if args.history else []
+    except ValueError as e:
+        print(f"--history: {e}", file=sys.stderr)
+        return 2
+    engine = _engine(args)
+    if args.question:
+        answer = engine.answer(args.question, history)
+        print(json.dumps(answer.to_json(), ensure_ascii=False, indent=1) if args.json else format_answer(answer))
+        return 0
+    return _interactive(engine, args.json)
+
+
+def _interactive(engine, as_json: bool) -> int:
+    from .models import Message
+
+    history: list[Message] = []
+    print("南海 2022 回顾 / 2023 计划 问答。输入问题，回车提问；输入 /new 开始新对话，Ctrl-D 退出。")
+    while True:
+        try:
+            question = input("\n问> ")
+        except (EOFError, KeyboardInterrupt):
+            print()
+            return 0
+        if question.strip() == "/new":
+            history = []
+            continue
+        answer = engine.answer(question, history)
+        print(json.dumps(answer.to_json(), ensure_ascii=False, indent=1) if as_json else format_answer(answer))
+        if not answer.error:
+            history += [Message(role="user", content=question), Message(role="assistant", content=answer.answer)]
+
+
+def _ask_batch(args: argparse.Namespace) -> int:
+    if not args.out:
+        print("--batch needs --out OUT.jsonl", file=sys.stderr)
+        return 2
+    try:
+        lines = Path(args.batch).read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as e:
+        print(f"cannot read {args.batch}: {e}", file=sys.stderr)
+        return 2
+    engine = _engine(args)
+    from tqdm import tqdm
+
+    out_path = Path(args.out)
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    errors = 0
+    with out_path.open("w", encoding="utf-8") as out:
+        for number, line in enumerate(tqdm(lines, desc="answering", unit="q", file=sys.stderr), start=1):
+            record = batch_answer(engine, line, number)
+            errors += "error" in record
+            out.write(json.dumps(record, ensure_ascii=False) + "\n")
+    print(f"Wrote {len(lines)} answers to {out_path} ({errors} with errors).", file=sys.stderr)
+    return 0
+
+
+def batch_answer(engine, line: str, number: int) -> dict:
+    """One output line per input line; bad input gives a line with an `error` field."""
+    try:
+        item = json.loads(line)
+        if not isinstance(item, dict):
+            raise ValueError("each line must be a JSON object")
+    except ValueError as e:
+        return {"id": None, "answer": "", "refused": False, "citations": [], "retrieved": [], "latency_ms": 0.0,
+                "error": f"line {number}: not a JSON object ({e})"}
+    item_id = item.get("id")
+    try:
+        history = parse_history(item.get("history"))
+    except ValueError as e:
+        return {"id": item_id, "answer": "", "refused": False, "citations": [], "retrieved": [], "latency_ms": 0.0,
+                "error": f"line {number}: {e}"}
+    return engine.answer(item.get("question"), history).to_json(item_id)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="nanhai-qa", description="Ask what Nanhai achieved in 2022 and plans for 2023; answers cite the article.",
+    )
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--corpus", type=Path, action="append", help="a .txt/.md file or a folder (repeatable); "
+                        "default: the bundled article (env NANHAI_QA_CORPUS)")
+    common.add_argument("--cache-dir", type=Path, help="where the model and index are cached (env NANHAI_QA_CACHE_DIR)")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("ingest", parents=[common], help="read documents and show their chunks")
+    p.add_argument("-v", "--verbose", action="store_true", help="list every chunk with offsets and heading path")
+    p.set_defaults(func=cmd_ingest)
+
+    p = sub.add_parser("index", parents=[common], help="build or refresh the search index")
+    p.add_argument("--rebuild", action="store_true", help="rebuild even when the cached index is current")
+    p.set_defaults(func=cmd_index)
+
+    p = sub.add_parser("ask", parents=[common], help="ask a question (no question: an interactive loop)")
+    p.add_argument("question", nargs="?", help="the question; omit it for an interactive session")
+    p.add_argument("--history", help='earlier turns as JSON: [{"role": "user", "content": "…"}, …]')
+    p.add_argument("--json", action="store_true", help="print the answer as JSON (the batch schema)")
+    p.add_argument("--batch", type=Path, metavar="IN.jsonl", help="answer every line of a JSONL file")
+    p.add_argument("--out", type=Path, metavar="OUT.jsonl", help="where --batch writes its answers")
+    p.set_defaults(func=cmd_ask)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except IngestError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    except ValueError as e:  # bad settings (e.g. an unknown retrieval mode)
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

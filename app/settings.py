@@ -1,0 +1,44 @@
+"""Every knob in one place. Environment variables use the prefix NANHAI_QA_
+(e.g. NANHAI_QA_CACHE_DIR, NANHAI_QA_EMBEDDING_MODEL); defaults work offline."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from index import BUNDLED_E5, RetrievalWeights
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_CORPUS = PROJECT_ROOT / "data" / "nanhai-2023.txt"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="NANHAI_QA_", extra="ignore")
+
+    corpus: list[Path] = Field(default_factory=lambda: [DEFAULT_CORPUS], description="files or folders of .txt/.md")
+    cache_dir: Path = Field(default_factory=lambda: Path.home() / ".cache" / "nanhai-qa")
+    embedding_model: str = Field(BUNDLED_E5, description="bundled e5, a local sentence-transformers dir, or a cached id")
+    offline: bool = True  # never reach a model hub
+    faiss_index: str = "auto"  # auto | flat | hnsw | ivf
+    retrieval_mode: str = "fused"  # fused | dense | bm25
+    top_k: int = 5
+    heading_weight: float = 0.5
+    rrf_k: float = 10.0
+    lexical_weight: float = 1.0
+    max_question_chars: int = 500
+    max_history_turns: int = 20
+    # Refusal calibration (see README "Refusals"): refuse when the best passage is
+    # neither close in meaning nor shares the question's topic words.
+    refuse_below_dense: float = 0.80
+    accept_above_dense: float = 0.86
+    min_topic_coverage: float = 0.5
+
+    def retrieval_weights(self) -> RetrievalWeights:
+        return RetrievalWeights(heading=self.heading_weight, rrf_k=self.rrf_k, lexical=self.lexical_weight)
+
+    def index_dir(self) -> Path:
+        key = "\n".join([self.embedding_model, *sorted(str(p.resolve()) for p in self.corpus)])
+        return self.cache_dir / "index" / hashlib.sha1(key.encode()).hexdigest()[:12]

@@ -1,0 +1,35 @@
+"""Cleans a question before it reaches the engine; bad input gets a clear message."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass, field
+
+from .prompts import render
+
+_LETTER_OR_DIGIT = re.compile(r"[^\W_]", re.UNICODE)
+
+
+@dataclass
+class CleanQuestion:
+    text: str
+    error: str | None = None
+    notices: list[str] = field(default_factory=list)
+
+
+def clean_question(raw: object, max_chars: int) -> CleanQuestion:
+    if not isinstance(raw, str):
+        return CleanQuestion("", error=render("error_empty"))
+    # Control characters (NUL included) become spaces; line breaks too.
+    text = "".join(" " if unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp") else ch for ch in raw)
+    text = re.sub(r"\s+", " ", text).strip()
+    if not text:
+        return CleanQuestion("", error=render("error_empty"))
+    if not _LETTER_OR_DIGIT.search(text):  # punctuation or emoji only
+        return CleanQuestion("", error=render("error_no_words"))
+    notices = []
+    if len(text) > max_chars:
+        text = text[:max_chars]
+        notices.append(render("notice_truncated", limit=max_chars))
+    return CleanQuestion(text, notices=notices)

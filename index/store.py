@@ -1,0 +1,175 @@
+"""Build the corpus index (embeddings, FAISS, BM25) and keep it in a cache directory.
+
+Files: `dense.faiss` (chunk vectors), `vectors.npz` (sentence and heading vectors),
+`chunks.json`, and `manifest.json` (source sha256, model id, chunker version and the
+sha256 of every file written). A stale manifest, or a missing, truncated or corrupt
+file, is reported in one line and rebuilt.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import faiss
+import numpy as np
+
+from ingest import CHUNKER_VERSION, Chunk, Document, Span
+
+from .dense import build_faiss
+from .embedder import Embedder
+
+INDEX_FORMAT = "1"
+FILES = ("dense.faiss", "vectors.npz", "chunks.json")
+
+
+@dataclass
+class CorpusIndex:
+    documents: dict[str, Document]
+    chunks: list[Chunk]
+    faiss_index: faiss.Index
+    chunk_vectors: np.ndarray
+    sentence_vectors: np.ndarray  # one row per (chunk, sentence), in chunk order
+    sentence_offsets: np.ndarray  # chunk i's sentences are rows [offsets[i], offsets[i+1])
+    heading_names: list[str]  # distinct heading paths, joined with " › "
+    heading_vectors: np.ndarray  # embedding of each path's last heading
+    chunk_heading: np.ndarray  # index into heading_names for each chunk, -1 when none
+    manifest: dict
+
+
+def source_fingerprint(documents: list[Document]) -> dict[str, str]:
+    return {d.id: hashlib.sha256(d.text.encode()).hexdigest() for d in documents}
+
+
+def build_index(
+    documents: list[Document], embedder: Embedder, faiss_kind: str = "auto",
+    progress: Callable[[str, int, int], None] | None = None,
+) -> CorpusIndex:
+    chunks = [c for d in documents for c in d.chunks]
+    sentences = [s.text for c in chunks for s in c.sentences]
+    headings = sorted({c.heading for c in chunks if c.heading_path})
+    texts = [c.text for c in chunks] + sentences + [h.split(" › ")[-1] for h in headings]
+    vectors = []
+    batch = 64
+    for i in range(0, len(texts), batch):
+        vectors.append(embedder.embed_passages(texts[i : i + batch]))
+        if progress:
+            progress("embedding", min(i + batch, len(texts)), len(texts))
+    matrix = np.concatenate(vectors) if vectors else np.zeros((0, 1), np.float32)
+    n, m = len(chunks), len(sentences)
+    heading_ids = {h: i for i, h in enumerate(headings)}
+    return CorpusIndex(
+        documents={d.id: d for d in documents},
+        chunks=chunks,
+        faiss_index=build_faiss(matrix[:n], faiss_kind),
+        chunk_vectors=matrix[:n],
+        sentence_vectors=matrix[n : n + m],
+        sentence_offsets=np.cumsum([0] + [len(c.sentences) for c in chunks]),
+        heading_names=headings,
+        heading_vectors=matrix[n + m :],
+        chunk_heading=np.array([heading_ids.get(c.heading, -1) for c in chunks], dtype=np.int64),
+        manifest={
+            "format": INDEX_FORMAT, "chunker_version": CHUNKER_VERSION, "model": embedder.model_id,
+            "faiss_kind": faiss_kind, "sources": source_fingerprint(documents),
+            "built": time.strftime("%Y-%m-%dT%H:%M:%S"), "chunks": n,
+        },
+    )
+
+
+def save_index(index: CorpusIndex, directory: Path) -> None:
+    """Write into a temporary folder, then swap it in: a crash never leaves a half index."""
+    directory.parent.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix=".index-", dir=directory.parent))
+    try:
+        faiss.write_index(index.faiss_index, str(work / "dense.faiss"))
+        np.savez(
+            work / "vectors.npz", chunk_vectors=index.chunk_vectors, sentence_vectors=index.sentence_vectors,
+            sentence_offsets=index.sentence_offsets, heading_vectors=index.heading_vectors,
+            chunk_heading=index.chunk_heading,
+        )
+        (work / "chunks.json").write_text(json.dumps({
+            "headings": index.heading_names,
+            "chunks": [asdict(c) for c in index.chunks],
+        }, ensure_ascii=False))
+        manifest = dict(index.manifest, files={name: _sha256(work / name) for name in FILES})
+        (work / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=1))
+        index.manifest = manifest
+        if directory.exists():
+            shutil.rmtree(directory)
+        os.replace(work, directory)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+class StaleIndex(Exception):
+    """The cached index cannot be used; the message says why in one line."""
+
+
+def load_index(directory: Path, documents: list[Document], model_id: str, faiss_kind: str) -> CorpusIndex:
+    manifest_path = directory / "manifest.json"
+    if not manifest_path.is_file():
+        raise StaleIndex("no index built yet")
+    try:
+        manifest = json.loads(manifest_path.read_text())
+        files = manifest["files"]
+    except (ValueError, KeyError, OSError):
+        raise StaleIndex("the index manifest is damaged") from None
+    expected = {
+        "format": INDEX_FORMAT, "chunker_version": CHUNKER_VERSION, "model": model_id,
+        "faiss_kind": faiss_kind, "sources": source_fingerprint(documents),
+    }
+    for key, value in expected.items():
+        if manifest.get(key) != value:
+            what = "the source documents changed" if key == "sources" else f"the {key.replace('_', ' ')} changed"
+            raise StaleIndex(what)
+    for name in FILES:
+        path = directory / name
+        if not path.is_file():
+            raise StaleIndex(f"index file {name} is missing")
+        if _sha256(path) != files.get(name):
+            raise StaleIndex(f"index file {name} is truncated or corrupt")
+    try:
+        faiss_index = faiss.read_index(str(directory / "dense.faiss"))
+        arrays = np.load(directory / "vectors.npz")
+        stored = json.loads((directory / "chunks.json").read_text())
+        chunks = [_chunk_from_json(c) for c in stored["chunks"]]
+        return CorpusIndex(
+            documents={d.id: d for d in documents}, chunks=chunks, faiss_index=faiss_index,
+            chunk_vectors=arrays["chunk_vectors"], sentence_vectors=arrays["sentence_vectors"],
+            sentence_offsets=arrays["sentence_offsets"], heading_names=stored["headings"],
+            heading_vectors=arrays["heading_vectors"], chunk_heading=arrays["chunk_heading"],
+            manifest=manifest,
+        )
+    except Exception as e:  # any unreadable file means: rebuild
+        raise StaleIndex(f"index files could not be read ({type(e).__name__})") from None
+
+
+def _chunk_from_json(c: dict) -> Chunk:
+    return Chunk(**dict(c, heading_path=tuple(c["heading_path"]), sentences=tuple(Span(**s) for s in c["sentences"])))
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def open_index(
+    directory: Path, documents: list[Document], embedder: Embedder, faiss_kind: str = "auto",
+    log: Callable[[str], None] = print, progress: Callable[[str, int, int], None] | None = None,
+    rebuild: bool = False,
+) -> tuple[CorpusIndex, bool]:
+    """Load the cached index, or build and save it; returns (index, was_built)."""
+    if not rebuild:
+        try:
+            return load_index(directory, documents, embedder.model_id, faiss_kind), False
+        except StaleIndex as e:
+            log(f"Index at {directory}: {e}; rebuilding.")
+    index = build_index(documents, embedder, faiss_kind, progress)
+    save_index(index, directory)
+    return index, True
