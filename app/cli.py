@@ -70,9 +70,11 @@ def cmd_index(args: argparse.Namespace) -> int:
     engine = _engine(args, rebuild=args.rebuild)
     corpus = engine.retriever.corpus
     sentences = len(corpus.sentence_vectors)
-    print(f"Index ready: {len(corpus.documents)} document(s), {len(corpus.chunks)} chunks, {sentences} sentences, "
-          f"model {corpus.manifest['model']}, FAISS {type(corpus.faiss_index).__name__}, built {corpus.manifest['built']} "
-          f"({time.perf_counter() - started:.1f} s)")
+    print(
+        f"Index ready: {len(corpus.documents)} document(s), {len(corpus.chunks)} chunks, {sentences} sentences, "
+        f"model {corpus.manifest['model']}, FAISS {type(corpus.faiss_index).__name__}, "
+        f"built {corpus.manifest['built']} ({time.perf_counter() - started:.1f} s)"
+    )
     return 0
 
 

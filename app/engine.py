@@ -19,15 +19,17 @@ from .settings import Settings
 from .validate import clean_question
 
 DEFINITION_QUESTION = re.compile(
-    r"是什么|什么意思|啥意思|咩意思|乜意思|指什么|指的是|是指|是啥|含义|意思|什么东西|\bwhat (is|are|does)\b|\bmean", re.I
+    r"是什么|什么意思|啥意思|咩意思|乜意思|指什么|指的是|是指|是啥|含义|意思|什么东西|\bwhat (is|are|does)\b|\bmean",
+    re.I,
 )
 # A sentence that defines a term it mentions: "X是指…", "X即…", "X包括…", "X：…".
 DEFINES = "是指|指的是|即|就是|包括|包含|分别是|：|:"
-# Words that say nothing about a question's topic, ignored when checking that the
-# topic occurs in the corpus.
-GENERIC_WORDS = frozenset(
-    "南海 南海区 佛山 2022 2023 今年 去年 明年 年 区 全区 工作 计划 打算 发展 建设 推进 情况 内容 文章 方面 问题 "
-    "成绩 重点 有啥 做了 做 干 搞 政府 一下".split()
+# Nouns of the way people ask ("什么时候", "哪个方向", "这篇文章") or of the setting
+# itself; a question using them is not thereby about something the corpus lacks.
+QUESTION_NOUNS = frozenset(
+    "南海 南海区 佛山 今年 去年 明年 时候 时间 名字 方向 动作 措施 办法 标准 文章 篇文章 "
+    "这篇文章 本文 文中 内容 总体 一共 全部 具体 部分 这部分 地方 东西 事情 情况 方面 "
+    "问题 量级 格局 专门 这块 那块".split()
 )
 
 
@@ -37,20 +39,41 @@ class Generator(Protocol):
     def generate(self, question: str, query: Query, passages: list[Passage], lead: str = "") -> Draft: ...
 
 
+YEAR = re.compile(r"(?<!\d)(?:19|20)\d{2}(?!\d)")
+CJK = re.compile(r"[\u4e00-\u9fff]")
+LATIN_WORD = re.compile(r"[a-z][a-z0-9]*")
+
+
+@dataclass(frozen=True)
+class ScopeSignals:
+    cosine: float  # best passage's cosine with the question
+    foreign_words: tuple[str, ...]  # the question's nouns that the corpus never uses
+    foreign_name: bool  # one of them is in Latin letters inside a Chinese question (GDP, CPI)
+    unknown_year: bool  # the question names a year no document covers
+    other_script: bool  # no Chinese in the question (e.g. English)
+
+
 @dataclass(frozen=True)
 class RefusalPolicy:
-    refuse_below_dense: float
-    accept_above_dense: float
-    min_topic_coverage: float
+    """e5 cosines sit close together (out-of-scope questions reach 0.90), so one
+    threshold cannot separate in- from out-of-scope questions. Signals, in order: a
+    year no document covers; a name in Latin letters the corpus never uses (GDP); a
+    noun the corpus never uses (房价, 区长), which only a very close passage
+    overrides; then the cosine alone. Questions without
+    Chinese match Chinese text at lower cosines, so they get their own bound."""
 
-    def should_refuse(self, best: Passage, topic_coverage: float | None) -> bool:
-        """e5 cosines sit close together, so one threshold cannot separate in- from
-        out-of-scope questions; between the two bounds, the topic words decide."""
-        if best.cosine >= self.accept_above_dense:
-            return False
-        if best.cosine < self.refuse_below_dense:
+    refuse_below_dense: float
+    accept_foreign_above_dense: float
+    refuse_below_dense_other_script: float
+
+    def should_refuse(self, signals: ScopeSignals) -> bool:
+        if signals.unknown_year or (signals.foreign_name and not signals.other_script):
             return True
-        return topic_coverage is not None and topic_coverage < self.min_topic_coverage
+        if signals.other_script:
+            return signals.cosine < self.refuse_below_dense_other_script
+        if signals.foreign_words:
+            return signals.cosine < self.accept_foreign_above_dense
+        return signals.cosine < self.refuse_below_dense
 
 
 class AnswerEngine:
@@ -60,21 +83,43 @@ class AnswerEngine:
     ) -> None:
         self.retriever = retriever
         self.generator = generator or ExtractiveGenerator(retriever)
-        self.policy = policy or RefusalPolicy(0.80, 0.86, 0.5)
+        self.policy = policy or RefusalPolicy(0.82, 0.90, 0.78)
         self.top_k = top_k
         self.mode = mode
         self.max_question_chars = max_question_chars
         self.max_history_turns = max_history_turns
         documents = list(retriever.corpus.documents.values())
         self.terms = sorted(quoted_terms(d.text for d in documents), key=len, reverse=True)
+        self.years = {y for d in documents for y in YEAR.findall(d.text)}
+        self.corpus_text = fold("\n".join(d.text for d in documents))
 
-    def topic_coverage(self, query: Query) -> float | None:
-        """Share of the question's topic words that occur anywhere in the corpus;
-        None when it has no Chinese topic words (e.g. an English question)."""
-        words = [w for w in query.words if w not in GENERIC_WORDS and re.search(r"[\u4e00-\u9fff]", w)]
-        if not words:
-            return None
-        return sum(w in self.retriever.bm25.vocabulary for w in words) / len(words)
+    def scope_signals(self, query: Query, best: Passage) -> ScopeSignals:
+        tokenizer = self.retriever.tokenizer
+        nouns = tokenizer.nouns(query.folded) if hasattr(tokenizer, "nouns") else list(query.words)
+        foreign = tuple(w for w in nouns if len(w) > 1 and w not in QUESTION_NOUNS and not self._in_corpus(w))
+        return ScopeSignals(
+            cosine=best.cosine, foreign_words=foreign,
+            foreign_name=any(LATIN_WORD.fullmatch(w) for w in foreign),
+            unknown_year=any(y not in self.years for y in YEAR.findall(query.folded)),
+            other_script=not CJK.search(query.folded),
+        )
+
+    def _in_corpus(self, word: str) -> bool:
+        """A word counts as used when it, or any two-character piece of it, occurs in the
+        corpus: "全线通车" is close enough to "全线开通", "常住人口" is not."""
+        if not CJK.search(word) or len(word) < 3:
+            return word in self.corpus_text
+        return any(word[i : i + 2] in self.corpus_text for i in range(len(word) - 1))
+
+    def _search(self, text: str) -> tuple[Query, list[Passage], bool]:
+        """Retrieve for `text`; the flag says whether the passages fail to answer it."""
+        query = self.retriever.prepare(text)
+        passages = self.retriever.search(
+            query, k=max(self.top_k, 5), mode=self.mode, period=period_of_question(text)
+        )
+        if not passages:
+            return query, passages, True
+        return query, passages, self.policy.should_refuse(self.scope_signals(query, passages[0]))
 
     def answer(self, question: object, history: list[Message] | None = None) -> Answer:
         started = time.perf_counter()
@@ -91,17 +136,21 @@ class AnswerEngine:
             history = history[-2 * self.max_history_turns :]
             notices.append(render("notice_history_trimmed", turns=self.max_history_turns))
         text = resolve_followup(clean.text, history)
-        query = self.retriever.prepare(text)
-        period = period_of_question(text)
-        passages = self.retriever.search(query, k=max(self.top_k, 5), mode=self.mode, period=period)
+        query, passages, refuse = self._search(text)
+        previous = [m.content for m in history if m.role == "user"]
+        if refuse and previous and text == clean.text:
+            # Not recognisably a follow-up, yet unanswerable alone ("今年还办不办？"):
+            # read it together with the previous question before giving up.
+            joined = f"{previous[-1]} {clean.text}"
+            joined_query, joined_passages, joined_refuse = self._search(joined)
+            if not joined_refuse:
+                text, query, passages, refuse = joined, joined_query, joined_passages, False
         base = Answer(question=clean.text, answer="", refused=False, retrieved=passages, notices=notices, query=text)
-        if not passages:
-            return self._refuse(base)
         if DEFINITION_QUESTION.search(query.folded) and (term := self._mentioned_term(query.folded)):
             mentions = self._unexplained_mentions(term)
             if mentions:
                 return self._finish(base, compose(mentions, render("mentioned_not_explained", term=term)))
-        if self.policy.should_refuse(passages[0], self.topic_coverage(query)):
+        if refuse:
             return self._refuse(base)
         return self._finish(base, self.generator.generate(clean.text, query, passages))
 
@@ -140,11 +189,14 @@ def build_engine(
     documents = read_documents(settings.corpus)
     embedder = load_embedder(settings.embedding_model, settings.cache_dir, settings.offline, log=log)
     corpus, _ = open_index(
-        settings.index_dir(), documents, embedder, settings.faiss_index, log=log, progress=progress, rebuild=rebuild
+        settings.index_dir(), documents, embedder, settings.faiss_index, settings.chunk_context,
+        log=log, progress=progress, rebuild=rebuild,
     )
     tokenizer = JiebaTokenizer(quoted_terms(d.text for d in documents))
     retriever = Retriever(corpus, embedder, tokenizer, settings.retrieval_weights())
-    policy = RefusalPolicy(settings.refuse_below_dense, settings.accept_above_dense, settings.min_topic_coverage)
+    policy = RefusalPolicy(
+        settings.refuse_below_dense, settings.accept_foreign_above_dense, settings.refuse_below_dense_other_script
+    )
     return AnswerEngine(
         retriever, policy=policy, top_k=settings.top_k, mode=settings.retrieval_mode,
         max_question_chars=settings.max_question_chars, max_history_turns=settings.max_history_turns,

@@ -15,9 +15,12 @@ from ingest import Chunk, Span
 from .models import Citation
 from .prompts import render
 
-NUMBER_QUESTION = re.compile(r"多少|几[个家项条倍亩年万千百成]|几多|百分之|比例|增长了?多|how (many|much)|percent|多大|多高")
+NUMBER_QUESTION = re.compile(
+    r"多少|几[个家项条倍亩年万千百成]|几多|百分之|比例|增长了?多|how (many|much)|percent|多大|多高"
+)
 LIST_QUESTION = re.compile(
-    r"哪些|有什么|有啥|做了什么|做了啥|做什么|干什么|干了什么|怎么做|怎么干|怎么搞|如何|打算|措施|举措|安排|重点|任务|"
+    r"哪些|哪几|几[件条招项个]|都有|都讲|讲了什么|包括|有什么|有啥|做了什么|做了啥|做什么|干什么|干了什么|怎么|如何|"
+    r"打算|措施|举措|安排|重点|任务|"
     r"\bwhat (are|did|will|does)\b|\bplans?\b|\bhow (will|does|did)\b|\bwhich\b",
     re.I,
 )
@@ -72,11 +75,13 @@ class ExtractiveGenerator:
         return self.retriever.sentence_vectors(chunk) @ query.vector
 
     def select(self, question: str, query: Query, passages: list[Passage]) -> list[tuple[Chunk, Span]]:
-        best = passages[0]
+        # Slogans are mottos, not facts: answer with them only when nothing else was found.
+        facts = [p for p in passages if p.chunk.kind != "slogan"] or passages
+        best = facts[0]
         if NUMBER_QUESTION.search(query.folded):
             candidates = [
                 (float(score) + (0.02 if rank == 0 else 0.0), p.chunk, s)
-                for rank, p in enumerate(passages[:3])
+                for rank, p in enumerate(facts[:3])
                 for s, score in zip(p.chunk.sentences, self._sentence_scores(query, p.chunk), strict=True)
                 if HAS_NUMBER.search(s.text)
             ]
@@ -84,24 +89,37 @@ class ExtractiveGenerator:
                 _, chunk, sentence = max(candidates, key=lambda c: c[0])
                 return [(chunk, sentence)]
         if LIST_QUESTION.search(query.folded) and best.chunk.kind in ("bullet", "paragraph"):
-            section = self._section_of(best, passages)
+            section = self._section_of(query, best, facts)
             if section:
                 return [(c, s) for c in section for s in c.sentences]
-        scores = self._sentence_scores(query, best.chunk)
+        quotes = self._best_sentences(query, best.chunk)
+        # When the runner-up tells the same story from the other part of the article
+        # (done in 2022 / planned for 2023), show both, each under its period.
+        if len(facts) > 1:
+            second = facts[1]
+            if second.chunk.period != best.chunk.period and second.lexical > 0 and second.cosine >= best.cosine - 0.02:
+                quotes += self._best_sentences(query, second.chunk)[:1]
+        return quotes
+
+    def _best_sentences(self, query: Query, chunk: Chunk) -> list[tuple[Chunk, Span]]:
+        scores = self._sentence_scores(query, chunk)
         order = np.argsort(-scores)[:MAX_SENTENCES]
         # Keep sentences close to the best one, in reading order.
         keep = sorted(i for i in order if scores[i] >= scores[order[0]] - 0.03)
-        return [(best.chunk, best.chunk.sentences[i]) for i in keep]
+        return [(chunk, chunk.sentences[i]) for i in keep]
 
-    def _section_of(self, best: Passage, passages: list[Passage]) -> list[Chunk]:
-        """All bullets of the best passage's section, when the retrieval points at the section
-        (two of the top four passages lie in it) rather than at one bullet."""
+    def _section_of(self, query: Query, best: Passage, passages: list[Passage]) -> list[Chunk]:
+        """All bullets of the best passage's section, when the question points at the
+        section (its heading is the closest heading to the question, or two of the top
+        four passages lie in it) rather than at one bullet."""
+        corpus = self.retriever.corpus
         heading = best.chunk.heading
         if len(best.chunk.heading_path) < 2:
             return []
-        if sum(p.chunk.heading == heading for p in passages[:4]) < 2:
+        closest_heading = corpus.heading_names[int(np.argmax(corpus.heading_vectors @ query.vector))]
+        if closest_heading != heading and sum(p.chunk.heading == heading for p in passages[:4]) < 2:
             return []
-        members = [c for c in self.retriever.corpus.chunks if c.heading == heading and c.kind == best.chunk.kind]
+        members = [c for c in corpus.chunks if c.heading == heading and c.kind == best.chunk.kind]
         return members[:MAX_LIST_ITEMS]
 
     def generate(self, question: str, query: Query, passages: list[Passage], lead: str = "") -> Draft:

@@ -59,8 +59,17 @@ def resolve_followup(question: str, history: list[Message]) -> str:
     if PRONOUN.search(folded):
         # "它会怎么运营？": the pronoun stands for the earlier question's topic.
         return f"{last} {question}"
-    # "那医疗呢？": a new topic in the earlier question's frame (its year, if any).
-    old_period = period_of_question(last)
-    if new_period is None and old_period:
-        return f"{old_period}年 {topic}"
-    return f"{topic} {question}" if new_period else topic
+    # "那医疗呢？": the earlier question with its topic swapped for the new one.
+    swapped = _swap_topic(last, topic)
+    if new_period and swapped:
+        swapped = re.sub(r"2022年?|2023年?|今年|去年", f"{new_period}年", swapped)
+    return swapped or f"{topic} {question}"
+
+
+def _swap_topic(question: str, topic: str) -> str | None:
+    """"2022年南海在教育上做了什么？" + "医疗" → "2022年南海医疗做了什么？"."""
+    folded = fold(question)
+    pieces = [p for p in FRAME.split(folded) if len(p) >= 2]
+    if not pieces:
+        return None
+    return folded.replace(max(pieces, key=len), topic, 1)

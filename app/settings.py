@@ -18,26 +18,25 @@ DEFAULT_CORPUS = PROJECT_ROOT / "data" / "nanhai-2023.txt"
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="NANHAI_QA_", extra="ignore")
 
-    corpus: list[Path] = Field(default_factory=lambda: [DEFAULT_CORPUS], description="files or folders of .txt/.md")
+    corpus: list[Path] = Field(default_factory=lambda: [DEFAULT_CORPUS])  # .txt/.md files or folders
     cache_dir: Path = Field(default_factory=lambda: Path.home() / ".cache" / "nanhai-qa")
-    embedding_model: str = Field(BUNDLED_E5, description="bundled e5, a local sentence-transformers dir, or a cached id")
+    embedding_model: str = BUNDLED_E5  # or a local sentence-transformers dir, or a model id in the HF cache
     offline: bool = True  # never reach a model hub
     faiss_index: str = "auto"  # auto | flat | hnsw | ivf
     retrieval_mode: str = "fused"  # fused | dense | bm25
     top_k: int = 5
-    heading_weight: float = 0.5
-    rrf_k: float = 10.0
+    chunk_context: str = "path"  # none | section | path: headings in the embedded text
+    rrf_k: float = 3.0
     lexical_weight: float = 1.0
     max_question_chars: int = 500
     max_history_turns: int = 20
-    # Refusal calibration (see README "Refusals"): refuse when the best passage is
-    # neither close in meaning nor shares the question's topic words.
-    refuse_below_dense: float = 0.80
-    accept_above_dense: float = 0.86
-    min_topic_coverage: float = 0.5
+    # Refusal calibration on eval/questions.jsonl (see README "Refusals").
+    refuse_below_dense: float = 0.82
+    accept_foreign_above_dense: float = 0.90
+    refuse_below_dense_other_script: float = 0.78
 
     def retrieval_weights(self) -> RetrievalWeights:
-        return RetrievalWeights(heading=self.heading_weight, rrf_k=self.rrf_k, lexical=self.lexical_weight)
+        return RetrievalWeights(rrf_k=self.rrf_k, lexical=self.lexical_weight)
 
     def index_dir(self) -> Path:
         key = "\n".join([self.embedding_model, *sorted(str(p.resolve()) for p in self.corpus)])

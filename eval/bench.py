@@ -49,7 +49,8 @@ def main() -> None:
     def share(values: list[bool]) -> float:
         return sum(values) / len(values) if values else float("nan")
 
-    print(f"items {len(results)} ({len(answerable)} answerable, {len(unanswerable)} not); mode {settings.retrieval_mode}")
+    print(f"items {len(results)} ({len(answerable)} answerable, {len(unanswerable)} not), "
+          f"mode {settings.retrieval_mode}")
     print(f"hit@1  {share([r == 1 for r in ranks]):.3f}")
     print(f"hit@3  {share([r is not None and r <= 3 for r in ranks]):.3f}")
     print(f"hit@5  {share([r is not None and r <= 5 for r in ranks]):.3f}")
@@ -57,7 +58,8 @@ def main() -> None:
     print(f"citation recall               {share([r.cited_evidence for r in answerable]):.3f}")
     print(f"false refusals                {share([bool(r.output['refused']) for r in answerable]):.3f}")
     print(f"refusal recall (unanswerable) {share([r.correct for r in unanswerable]):.3f}")
-    print(f"latency p50 {statistics.median(latencies):.1f} ms, p95 {sorted(latencies)[int(0.95 * len(latencies))]:.1f} ms")
+    p95 = sorted(latencies)[int(0.95 * len(latencies))]
+    print(f"latency p50 {statistics.median(latencies):.1f} ms, p95 {p95:.1f} ms")
     if args.failures:
         for r in results:
             if not r.correct or (r.item["answerable"] and r.rank != 1):
@@ -68,7 +70,8 @@ def main() -> None:
     for _ in range(3):
         out = subprocess.run([sys.executable, "-c", COLD_START], capture_output=True, text=True, check=True)
         colds.append(float(out.stdout.strip().splitlines()[-1]))
-    print(f"cold start (new process to first answer, caches present): {min(colds):.2f} s best, {max(colds):.2f} s worst")
+    print(f"cold start (new process to first answer, caches present): "
+          f"{min(colds):.2f} s best, {max(colds):.2f} s worst")
 
 
 if __name__ == "__main__":

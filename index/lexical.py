@@ -13,10 +13,13 @@ from .text import fold
 
 # Function words and question words that carry no topic.
 STOPWORDS = frozenset(
-    "的 了 和 与 及 在 是 有 也 都 又 还 就 将 把 被 对 从 为 以 等 个 这 那 其 之 吗 呢 吧 啊 呀 嘛 么 "
-    "什么 怎么 怎么样 怎样 如何 哪些 哪个 多少 几 谁 哪里 为什么 是不是 有没有 请问 一下 告诉 我 我们 你 你们 "
-    "他 他们 它 它们 方面 情况 主要 具体 一些 有关 关于 相关 内容 做 了 吗 哪 过 要 会 能 可以 "
-    "the a an of to in on and or what how which who is are was were did do does for about".split()
+    "的 了 和 与 及 在 是 有 也 都 又 还 就 将 把 被 对 从 为 以 等 个 这 那 其 "
+    "之 吗 呢 吧 啊 呀 嘛 么 什么 怎么 怎么样 怎样 如何 哪些 哪个 多少 几 谁 哪里 "
+    "为什么 是不是 有没有 请问 一下 告诉 我 我们 你 你们 几月 几号 几日 第几 几届 几次 "
+    "哪家 哪位 哪年 哪天 什么样 啥 咋 他 他们 它 它们 方面 情况 主要 具体 一些 有关 "
+    "关于 相关 内容 做 了 吗 哪 过 要 会 能 可以 the a an of to in on "
+    "and or what how which who is are was were did do "
+    "does for about".split()
 )
 _WORD = re.compile(r"\w", re.UNICODE)
 QUOTED_TERM = re.compile(r"[“\"「『]([^”\"」』\n]{2,20})[”\"」』]")
@@ -45,6 +48,18 @@ class JiebaTokenizer:
     def __call__(self, text: str) -> list[str]:
         words = self._jieba.cut_for_search(fold(text))
         return [w for w in (w.strip() for w in words) if w and _WORD.search(w) and w not in STOPWORDS]
+
+    def nouns(self, text: str) -> list[str]:
+        """Nouns, names and foreign words of `text` (jieba part-of-speech tags n*, eng, j)."""
+        import jieba.posseg
+
+        if not hasattr(self, "_pos"):
+            self._pos = jieba.posseg.POSTokenizer(self._jieba)
+        text = re.sub(r"[呀啊吖啦喇嘛咩呢吗吧哦噢]", " ", fold(text))  # particles stick to nouns
+        return [
+            w for w, tag in self._pos.cut(text)
+            if w.strip() and w not in STOPWORDS and (tag.startswith("n") or tag in ("eng", "j"))
+        ]
 
 
 class BM25Index:

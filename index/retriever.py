@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -11,10 +12,12 @@ from ingest import Chunk
 from .dense import search_all
 from .embedder import Embedder
 from .lexical import BM25Index, JiebaTokenizer, Tokenizer, quoted_terms
-from .store import CorpusIndex
+from .store import CorpusIndex, embedding_text
 from .text import fold
 
 MODES = ("fused", "dense", "bm25")
+CJK = re.compile(r"[\u4e00-\u9fff]")
+YEAR = re.compile(r"(?:19|20)\d{2}年?")
 
 
 @dataclass(frozen=True)
@@ -29,17 +32,13 @@ class Query:
 class Passage:
     chunk: Chunk
     score: float  # the fused (or single-mode) score used for ranking
-    cosine: float  # cosine of query and chunk text
-    dense: float  # cosine plus the heading bonus
+    cosine: float  # cosine of query and chunk (or its best sentence)
     lexical: float  # BM25 score
 
 
 @dataclass(frozen=True)
 class RetrievalWeights:
-    # Headings are scored separately and added to their chunks' dense score
-    # (prefixing the heading path to short bullets drowned them; see README).
-    heading: float = 0.5
-    rrf_k: float = 10.0
+    rrf_k: float = 3.0
     lexical: float = 1.0  # weight of the BM25 ranking in the fusion (dense = 1)
     candidates: int = 50
 
@@ -59,12 +58,21 @@ class Retriever:
     def prepare(self, text: str) -> Query:
         folded = fold(text)
         vector = self.embedder.embed_queries([folded])[0]
-        return Query(text=text, folded=folded, vector=vector, words=tuple(self.tokenizer(folded)))
+        # The lexical index holds Chinese words: a question without any (e.g. English)
+        # is searched densely only. Years are left to the period preference: as words
+        # they match every passage that merely mentions the year.
+        words = [w for w in self.tokenizer(folded) if not YEAR.fullmatch(w)] if CJK.search(folded) else []
+        return Query(text=text, folded=folded, vector=vector, words=tuple(words))
 
-    def heading_bonus(self, query: Query, ids: np.ndarray) -> np.ndarray:
-        heading_ids = self.corpus.chunk_heading[ids]
-        headings = np.where(heading_ids >= 0, self.corpus.heading_vectors[heading_ids] @ query.vector, 0.0)
-        return self.weights.heading * headings
+    def cosines(self, query: Query, ids: np.ndarray) -> np.ndarray:
+        """Cosine of the query with each chunk, or with its best sentence when that is
+        higher: one sentence of a long paragraph should not be drowned by the rest."""
+        chunk = self.corpus.chunk_vectors[ids] @ query.vector
+        offsets = self.corpus.sentence_offsets
+        best_sentence = np.array([
+            (self.corpus.sentence_vectors[offsets[i] : offsets[i + 1]] @ query.vector).max(initial=-1.0) for i in ids
+        ])
+        return np.maximum(chunk, best_sentence)
 
     def search(self, query: Query, k: int = 5, mode: str = "fused", period: str | None = None) -> list[Passage]:
         if mode not in MODES:
@@ -76,14 +84,13 @@ class Retriever:
         lexical_ids = np.argsort(-lexical, kind="stable")[: w.candidates]
         lexical_ids = lexical_ids[lexical[lexical_ids] > 0]
         candidates = np.unique(np.concatenate([dense_ids, lexical_ids])).astype(np.int64)
-        cosine = self.corpus.chunk_vectors[candidates] @ query.vector
-        dense = cosine + self.heading_bonus(query, candidates)
+        cosine = self.cosines(query, candidates)
         if mode == "dense":
-            score = dense
+            score = cosine
         elif mode == "bm25":
-            score = lexical[candidates] + 1e-6 * dense  # dense breaks ties among zero BM25 scores
+            score = lexical[candidates] + 1e-6 * cosine  # dense breaks ties among zero BM25 scores
         else:
-            dense_rank = _ranks(dense)
+            dense_rank = _ranks(cosine)
             lexical_rank = np.where(lexical[candidates] > 0, _ranks(lexical[candidates]), np.inf)
             score = 1 / (w.rrf_k + dense_rank) + w.lexical / (w.rrf_k + lexical_rank)
         if period:
@@ -92,10 +99,7 @@ class Retriever:
             score = score + np.where(in_period, score.max() - score.min() + 1e-9, 0) * 0.5
         order = np.argsort(-score, kind="stable")[:k]
         return [
-            Passage(
-                self.corpus.chunks[candidates[i]], float(score[i]), float(cosine[i]), float(dense[i]),
-                float(lexical[candidates[i]]),
-            )
+            Passage(self.corpus.chunks[candidates[i]], float(score[i]), float(cosine[i]), float(lexical[candidates[i]]))
             for i in order
         ]
 
@@ -106,8 +110,8 @@ class Retriever:
 
 
 def _lexical_text(chunk: Chunk) -> str:
-    # The leaf heading joins the chunk's words for BM25: a short tag, not the whole path.
-    return chunk.text + "\n" + (chunk.heading_path[-1] if chunk.heading_path else "")
+    # The section name joins the chunk's words for BM25: a short tag, not the whole path.
+    return embedding_text(chunk, "section")
 
 
 def _ranks(values: np.ndarray) -> np.ndarray:

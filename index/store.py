@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import shutil
 import tempfile
 import time
@@ -26,7 +27,14 @@ from ingest import CHUNKER_VERSION, Chunk, Document, Span
 from .dense import build_faiss
 from .embedder import Embedder
 
-INDEX_FORMAT = "1"
+INDEX_FORMAT = "3"
+# A byline ("文 / 珠江时报记者 黄婷") says who wrote the text only by its form; this tag
+# says it in words, so "谁写的？" finds it.
+KIND_TAGS = {"byline": "作者（谁写的、撰稿记者、来源报纸）："}
+# How much of a chunk's headings goes into its embedded text (see README, "Headings"):
+# none, its section's name as a short tag, or the whole heading path.
+CONTEXTS = ("none", "section", "path")
+SECTION_NUMBER = re.compile(r"^([(（][一二三四五六七八九十]+[)）]|\d{1,2}[\s、.．]|#+)\s*")
 FILES = ("dense.faiss", "vectors.npz", "chunks.json")
 
 
@@ -44,18 +52,29 @@ class CorpusIndex:
     manifest: dict
 
 
+def embedding_text(chunk: Chunk, context: str = "path") -> str:
+    if context not in CONTEXTS:
+        raise ValueError(f"unknown chunk context {context!r}; choose one of {', '.join(CONTEXTS)}")
+    prefix = ""
+    if chunk.heading_path and context == "section":
+        prefix = SECTION_NUMBER.sub("", chunk.heading_path[-1]) + "：\n"
+    elif chunk.heading_path and context == "path":
+        prefix = " › ".join(chunk.heading_path) + "\n"
+    return prefix + KIND_TAGS.get(chunk.kind, "") + chunk.text
+
+
 def source_fingerprint(documents: list[Document]) -> dict[str, str]:
     return {d.id: hashlib.sha256(d.text.encode()).hexdigest() for d in documents}
 
 
 def build_index(
-    documents: list[Document], embedder: Embedder, faiss_kind: str = "auto",
+    documents: list[Document], embedder: Embedder, faiss_kind: str = "auto", context: str = "path",
     progress: Callable[[str, int, int], None] | None = None,
 ) -> CorpusIndex:
     chunks = [c for d in documents for c in d.chunks]
     sentences = [s.text for c in chunks for s in c.sentences]
     headings = sorted({c.heading for c in chunks if c.heading_path})
-    texts = [c.text for c in chunks] + sentences + [h.split(" › ")[-1] for h in headings]
+    texts = [embedding_text(c, context) for c in chunks] + sentences + [h.split(" › ")[-1] for h in headings]
     vectors = []
     batch = 64
     for i in range(0, len(texts), batch):
@@ -77,7 +96,7 @@ def build_index(
         chunk_heading=np.array([heading_ids.get(c.heading, -1) for c in chunks], dtype=np.int64),
         manifest={
             "format": INDEX_FORMAT, "chunker_version": CHUNKER_VERSION, "model": embedder.model_id,
-            "faiss_kind": faiss_kind, "sources": source_fingerprint(documents),
+            "faiss_kind": faiss_kind, "context": context, "sources": source_fingerprint(documents),
             "built": time.strftime("%Y-%m-%dT%H:%M:%S"), "chunks": n,
         },
     )
@@ -112,7 +131,9 @@ class StaleIndex(Exception):
     """The cached index cannot be used; the message says why in one line."""
 
 
-def load_index(directory: Path, documents: list[Document], model_id: str, faiss_kind: str) -> CorpusIndex:
+def load_index(
+    directory: Path, documents: list[Document], model_id: str, faiss_kind: str, context: str
+) -> CorpusIndex:
     manifest_path = directory / "manifest.json"
     if not manifest_path.is_file():
         raise StaleIndex("no index built yet")
@@ -123,7 +144,7 @@ def load_index(directory: Path, documents: list[Document], model_id: str, faiss_
         raise StaleIndex("the index manifest is damaged") from None
     expected = {
         "format": INDEX_FORMAT, "chunker_version": CHUNKER_VERSION, "model": model_id,
-        "faiss_kind": faiss_kind, "sources": source_fingerprint(documents),
+        "faiss_kind": faiss_kind, "context": context, "sources": source_fingerprint(documents),
     }
     for key, value in expected.items():
         if manifest.get(key) != value:
@@ -161,15 +182,15 @@ def _sha256(path: Path) -> str:
 
 def open_index(
     directory: Path, documents: list[Document], embedder: Embedder, faiss_kind: str = "auto",
-    log: Callable[[str], None] = print, progress: Callable[[str, int, int], None] | None = None,
-    rebuild: bool = False,
+    context: str = "path", log: Callable[[str], None] = print,
+    progress: Callable[[str, int, int], None] | None = None, rebuild: bool = False,
 ) -> tuple[CorpusIndex, bool]:
     """Load the cached index, or build and save it; returns (index, was_built)."""
     if not rebuild:
         try:
-            return load_index(directory, documents, embedder.model_id, faiss_kind), False
+            return load_index(directory, documents, embedder.model_id, faiss_kind, context), False
         except StaleIndex as e:
             log(f"Index at {directory}: {e}; rebuilding.")
-    index = build_index(documents, embedder, faiss_kind, progress)
+    index = build_index(documents, embedder, faiss_kind, context, progress)
     save_index(index, directory)
     return index, True

@@ -50,7 +50,8 @@ def test_chunk_ids_are_stable_and_unique(article):
 
 
 def test_folder_of_txt_and_md_documents(tmp_path, article):
-    (tmp_path / "a.md").write_text("# 标题\n\n## 第一部分\n\n- 第一条。\n- 第二条！\n\n一段话。第二句。\n", encoding="utf-8")
+    markdown = "# 标题\n\n## 第一部分\n\n- 第一条。\n- 第二条！\n\n一段话。第二句。\n"
+    (tmp_path / "a.md").write_text(markdown, encoding="utf-8")
     (tmp_path / "b.txt").write_text(article.text, encoding="utf-8")
     (tmp_path / "ignored.csv").write_text("x", encoding="utf-8")
     docs = read_documents([tmp_path])
