@@ -7,6 +7,8 @@ import json
 import sys
 from pathlib import Path
 
+from pydantic import ValidationError
+
 from ingest import IngestError, read_documents
 
 from .models import Answer, parse_history
@@ -198,6 +200,10 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
+    except ValidationError as e:
+        problems = "; ".join(f"NANHAI_QA_{'_'.join(map(str, x['loc'])).upper()}: {x['msg']}" for x in e.errors())
+        print(f"error: bad setting: {problems}", file=sys.stderr)
+        return 2
     except IngestError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

@@ -8,7 +8,17 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
-from index import JiebaTokenizer, Passage, Query, Retriever, fold, load_embedder, open_index, quoted_terms
+from index import (
+    JiebaTokenizer,
+    Passage,
+    Query,
+    Retriever,
+    fold,
+    formal_words,
+    load_embedder,
+    open_index,
+    quoted_terms,
+)
 from ingest import Chunk, Span, read_documents
 
 from .extractive import Draft, ExtractiveGenerator, compose
@@ -107,6 +117,8 @@ class AnswerEngine:
     def _in_corpus(self, word: str) -> bool:
         """A word counts as used when it, or any two-character piece of it, occurs in the
         corpus: "全线通车" is close enough to "全线开通", "常住人口" is not."""
+        if formal_words(word):
+            return True
         if not CJK.search(word) or len(word) < 3:
             return word in self.corpus_text
         return any(word[i : i + 2] in self.corpus_text for i in range(len(word) - 1))

@@ -95,10 +95,9 @@ class ExtractiveGenerator:
         quotes = self._best_sentences(query, best.chunk)
         # When the runner-up tells the same story from the other part of the article
         # (done in 2022 / planned for 2023), show both, each under its period.
-        if len(facts) > 1:
-            second = facts[1]
-            if second.chunk.period != best.chunk.period and second.lexical > 0 and second.cosine >= best.cosine - 0.02:
-                quotes += self._best_sentences(query, second.chunk)[:1]
+        other = next((p for p in facts[1:5] if p.chunk.period != best.chunk.period), None)
+        if other and other.lexical > 0 and other.cosine >= best.cosine - 0.03:
+            quotes += self._best_sentences(query, other.chunk)[:1]
         return quotes
 
     def _best_sentences(self, query: Query, chunk: Chunk) -> list[tuple[Chunk, Span]]:

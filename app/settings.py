@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -22,10 +23,10 @@ class Settings(BaseSettings):
     cache_dir: Path = Field(default_factory=lambda: Path.home() / ".cache" / "nanhai-qa")
     embedding_model: str = BUNDLED_E5  # or a local sentence-transformers dir, or a model id in the HF cache
     offline: bool = True  # never reach a model hub
-    faiss_index: str = "auto"  # auto | flat | hnsw | ivf
-    retrieval_mode: str = "fused"  # fused | dense | bm25
+    faiss_index: Literal["auto", "flat", "hnsw", "ivf"] = "auto"
+    retrieval_mode: Literal["fused", "dense", "bm25"] = "fused"
     top_k: int = 5
-    chunk_context: str = "path"  # none | section | path: headings in the embedded text
+    chunk_context: Literal["none", "section", "path"] = "path"  # headings in the embedded text
     rrf_k: float = 3.0
     lexical_weight: float = 1.0
     max_question_chars: int = 500

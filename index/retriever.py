@@ -13,7 +13,7 @@ from .dense import search_all
 from .embedder import Embedder
 from .lexical import BM25Index, JiebaTokenizer, Tokenizer, quoted_terms
 from .store import CorpusIndex, embedding_text
-from .text import fold
+from .text import fold, formal_words
 
 MODES = ("fused", "dense", "bm25")
 CJK = re.compile(r"[\u4e00-\u9fff]")
@@ -57,6 +57,8 @@ class Retriever:
 
     def prepare(self, text: str) -> Query:
         folded = fold(text)
+        if expansion := formal_words(folded):
+            folded = f"{folded}（{' '.join(expansion)}）"
         vector = self.embedder.embed_queries([folded])[0]
         # The lexical index holds Chinese words: a question without any (e.g. English)
         # is searched densely only. Years are left to the period preference: as words
