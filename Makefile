@@ -3,7 +3,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install app index test lint bench clean
+.PHONY: install app ask index test lint bench browser clean
 
 # torch goes first and pinned: 2.13.0 is the CPU build; an unpinned torch pulls a multi-GB CUDA build.
 $(STAMP): pyproject.toml
@@ -15,9 +15,13 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-# Converts the embedding model and builds the index when missing, then asks interactively.
+# Converts the embedding model and builds the index when missing, then serves the chat
+# page on http://127.0.0.1:7860 (NANHAI_QA_PORT / NANHAI_QA_HOST to change).
 app: install
-	$(VENV)/bin/nanhai-qa index
+	$(VENV)/bin/nanhai-qa serve
+
+# The command-line question loop, without the web page.
+ask: install
 	$(VENV)/bin/nanhai-qa ask
 
 index: install
@@ -26,7 +30,13 @@ index: install
 lint: install
 	$(VENV)/bin/ruff check .
 
-test: install
+# The browser tests drive Debian's Chromium (Playwright's own browser download does not
+# work offline); CJK fonts make screenshots readable.
+browser:
+	dpkg -s chromium fonts-wqy-zenhei >/dev/null 2>&1 || \
+		(apt-get update -qq && apt-get install -y -qq chromium fonts-wqy-zenhei)
+
+test: install browser
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/pytest -q
 

@@ -168,6 +168,22 @@ def batch_answer(engine, line: str, number: int) -> dict:
     return engine.answer(item.get("question"), history).to_json(item_id)
 
 
+def cmd_serve(args: argparse.Namespace) -> int:
+    from .exchange_log import ExchangeLog
+    from .web import ChatService, build_app, launch
+
+    overrides = {k: v for k, v in (("host", args.host), ("port", args.port)) if v is not None}
+    settings = _settings(args).model_copy(update=overrides)
+    if settings.host not in ("127.0.0.1", "localhost", "::1"):
+        _log(f"Listening on {settings.host}: the chat page is reachable from other machines.")
+    _log("Loading the model and the index (built on first run; this can take a minute) …")
+    engine = _engine(args)
+    service = ChatService(engine, ExchangeLog(settings.data_dir / "exchanges.sqlite3"))
+    _log(f"Ready: http://{settings.host}:{settings.port}  (staff desk {'on' if settings.staff_enabled() else 'off'})")
+    launch(build_app(service, settings), settings)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="nanhai-qa", description="Ask what Nanhai achieved in 2022 and plans for 2023; answers cite the article.",
@@ -193,6 +209,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--batch", type=Path, metavar="IN.jsonl", help="answer every line of a JSONL file")
     p.add_argument("--out", type=Path, metavar="OUT.jsonl", help="where --batch writes its answers")
     p.set_defaults(func=cmd_ask)
+
+    p = sub.add_parser("serve", parents=[common], help="start the chat page (Gradio) for residents and staff")
+    p.add_argument("--host", help="address to listen on (default 127.0.0.1; env NANHAI_QA_HOST)")
+    p.add_argument("--port", type=int, help="port (default 7860; env NANHAI_QA_PORT)")
+    p.set_defaults(func=cmd_serve)
     return parser
 
 

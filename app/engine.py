@@ -18,6 +18,7 @@ from index import (
     load_embedder,
     open_index,
     quoted_terms,
+    section_name,
 )
 from ingest import Chunk, Span, read_documents
 
@@ -172,8 +173,17 @@ class AnswerEngine:
         return answer
 
     def _refuse(self, answer: Answer) -> Answer:
+        """The refusal, offering the two or three closest topics the article does cover."""
+        topics: list[str] = []
+        for passage in answer.retrieved:
+            name = section_name(passage.chunk.heading_path[-1]) if passage.chunk.heading_path else ""
+            if name and name not in topics and not YEAR.search(name):
+                topics.append(name)
+        lines = [*answer.notices, render("refusal")]
+        if topics:
+            lines.append(render("refusal_topics", topics="、".join(f"“{t}”" for t in topics[:3])))
         answer.refused = True
-        answer.answer = "\n".join([*answer.notices, render("refusal")])
+        answer.answer = "\n".join(lines)
         return answer
 
     def _mentioned_term(self, folded_question: str) -> str | None:

@@ -7,7 +7,7 @@ import hashlib
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from index import BUNDLED_E5, RetrievalWeights
@@ -38,6 +38,18 @@ class Settings(BaseSettings):
     refuse_below_dense: float = 0.82
     accept_foreign_above_dense: float = 0.90
     refuse_below_dense_other_script: float = 0.78
+
+    # The chat page (nanhai-qa serve). Listening beyond localhost must be asked for.
+    host: str = "127.0.0.1"
+    port: int = 7860
+    concurrency_limit: int = 4  # answers computed at once; more requests wait in Gradio's queue
+    data_dir: Path = Field(default_factory=lambda: Path.home() / ".local" / "share" / "nanhai-qa")  # exchange log
+    # The staff citation desk exists only when both are set; there is no default password.
+    staff_user: str | None = None
+    staff_password: SecretStr | None = None
+
+    def staff_enabled(self) -> bool:
+        return bool(self.staff_user and self.staff_password and self.staff_password.get_secret_value())
 
     def retrieval_weights(self) -> RetrievalWeights:
         return RetrievalWeights(rrf_k=self.rrf_k, lexical=self.lexical_weight)

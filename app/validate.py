@@ -9,6 +9,11 @@ from dataclasses import dataclass, field
 from .prompts import render
 
 _LETTER_OR_DIGIT = re.compile(r"[^\W_]", re.UNICODE)
+# Markup is never part of a question about the article: script/style blocks, tags and
+# Markdown images are dropped before anything else looks at the text.
+_MARKUP = re.compile(
+    r"<(script|style)\b.*?(</\1\s*>|$)|<!--.*?(-->|$)|</?[a-z][^<>]*>|!\[[^\]]*\]\([^)]*\)", re.I | re.S
+)
 
 
 @dataclass
@@ -23,9 +28,9 @@ def clean_question(raw: object, max_chars: int) -> CleanQuestion:
         return CleanQuestion("", error=render("error_empty"))
     # Control characters (NUL included) become spaces; line breaks too.
     text = "".join(" " if unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp") else ch for ch in raw)
-    text = re.sub(r"\s+", " ", text).strip()
-    if not text:
+    if not text.strip():
         return CleanQuestion("", error=render("error_empty"))
+    text = re.sub(r"\s+", " ", _MARKUP.sub(" ", text)).strip()
     if not _LETTER_OR_DIGIT.search(text):  # punctuation or emoji only
         return CleanQuestion("", error=render("error_no_words"))
     notices = []

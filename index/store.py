@@ -52,12 +52,17 @@ class CorpusIndex:
     manifest: dict
 
 
+def section_name(heading: str) -> str:
+    """"(三) 全力以赴推动高质量发展" → "全力以赴推动高质量发展"."""
+    return SECTION_NUMBER.sub("", heading)
+
+
 def embedding_text(chunk: Chunk, context: str = "path") -> str:
     if context not in CONTEXTS:
         raise ValueError(f"unknown chunk context {context!r}; choose one of {', '.join(CONTEXTS)}")
     prefix = ""
     if chunk.heading_path and context == "section":
-        prefix = SECTION_NUMBER.sub("", chunk.heading_path[-1]) + "：\n"
+        prefix = section_name(chunk.heading_path[-1]) + "：\n"
     elif chunk.heading_path and context == "path":
         prefix = " › ".join(chunk.heading_path) + "\n"
     return prefix + KIND_TAGS.get(chunk.kind, "") + chunk.text

@@ -1,0 +1,150 @@
+"""The staff citation desk (tab "引用核查"): recent exchanges, filters, a verbatim check of
+every citation against the source, and CSV/JSONL export. Built only when staff
+credentials are configured; every action re-checks the session's login."""
+
+from __future__ import annotations
+
+import csv
+import hmac
+import html
+import json
+import time
+from dataclasses import asdict
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import gradio as gr
+
+from .exchange_log import Exchange
+from .settings import Settings
+
+if TYPE_CHECKING:
+    from .web import ChatService
+
+COLUMNS = ["编号", "时间", "问题", "拒答", "反馈", "引用核查", "耗时 ms"]
+
+
+def citation_ok(citation: dict, documents: dict[str, str]) -> bool:
+    text = documents.get(citation["doc"])
+    return text is not None and text[citation["start"] : citation["end"]] == citation["quote"]
+
+
+def check_mark(exchange: Exchange, documents: dict[str, str]) -> str:
+    if not exchange.citations:
+        return "—"
+    good = sum(citation_ok(c, documents) for c in exchange.citations)
+    return f"{'✓' if good == len(exchange.citations) else '✗'} {good}/{len(exchange.citations)}"
+
+
+def feedback_mark(value: int | None) -> str:
+    return {1: "👍", -1: "👎"}.get(value, "")
+
+
+def rows(exchanges: list[Exchange], documents: dict[str, str]) -> list[list]:
+    return [
+        [e.id, e.time, e.question, "是" if e.refused else "", feedback_mark(e.feedback), check_mark(e, documents),
+         round(e.latency_ms, 1)]
+        for e in exchanges
+    ]
+
+
+def detail_html(exchange: Exchange, documents: dict[str, str], current_sources: dict[str, str]) -> str:
+    parts = [f"<h4>#{exchange.id} · {html.escape(exchange.time)}</h4>",
+             f"<p><b>问：</b>{html.escape(exchange.question)}</p>",
+             f'<p><b>答：</b><span style="white-space:pre-wrap">{html.escape(exchange.answer)}</span></p>']
+    for c in exchange.citations:
+        text = documents.get(c["doc"], "")
+        ok = citation_ok(c, documents)
+        changed = exchange.sources.get(c["doc"]) != current_sources.get(c["doc"])
+        note = "（回答之后原文已改动）" if changed else ""
+        before, quoted, after = text[max(0, c["start"] - 60) : c["start"]], text[c["start"] : c["end"]], text[
+            c["end"] : c["end"] + 60
+        ]
+        context = f"{html.escape(before)}<mark>{html.escape(quoted)}</mark>{html.escape(after)}"
+        parts.append(
+            f'<div class="check"><b>[{c["n"]}] {"✓" if ok else "✗"}</b> {html.escape(c["doc"])} '
+            f'{c["start"]}–{c["end"]} · {html.escape(c.get("heading", ""))}{note}<br>'
+            f'引用：“{html.escape(c["quote"])}”<br><span class="context">…{context}…</span></div>'
+        )
+    return "".join(parts)
+
+
+def export(exchanges: list[Exchange], directory: Path) -> tuple[str, str]:
+    directory.mkdir(parents=True, exist_ok=True)
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    csv_path, jsonl_path = directory / f"exchanges-{stamp}.csv", directory / f"exchanges-{stamp}.jsonl"
+    with csv_path.open("w", newline="", encoding="utf-8-sig") as f:
+        writer = csv.writer(f)
+        writer.writerow(["id", "time", "question", "history_length", "answer", "refused", "feedback", "latency_ms",
+                         "citations"])
+        for e in exchanges:
+            writer.writerow([e.id, e.time, e.question, e.history_length, e.answer, int(e.refused),
+                             "" if e.feedback is None else e.feedback, e.latency_ms,
+                             json.dumps(e.citations, ensure_ascii=False)])
+    with jsonl_path.open("w", encoding="utf-8") as f:
+        for e in exchanges:
+            f.write(json.dumps(asdict(e), ensure_ascii=False) + "\n")
+    return str(csv_path), str(jsonl_path)
+
+
+def build_staff_tab(service: ChatService, settings: Settings) -> None:
+    user = settings.staff_user or ""
+    password = settings.staff_password.get_secret_value() if settings.staff_password else ""
+
+    def authorised(logged_in: bool) -> None:
+        if not logged_in:
+            raise gr.Error("请先登录。")
+
+    with gr.Tab("引用核查", elem_id="staff-tab"):
+        logged_in = gr.State(False)
+        with gr.Column() as login_box:
+            name = gr.Textbox(label="用户名", elem_id="staff-user")
+            secret = gr.Textbox(label="密码", type="password", elem_id="staff-password")
+            login = gr.Button("登录", elem_id="staff-login")
+            login_message = gr.Markdown()
+        with gr.Column(visible=False) as desk:
+            with gr.Row():
+                refused_only = gr.Checkbox(label="只看拒答")
+                disliked_only = gr.Checkbox(label="只看 👎")
+                search = gr.Textbox(label="搜索问题或回答", scale=3)
+                refresh = gr.Button("刷新", elem_id="staff-refresh")
+            table = gr.Dataframe(headers=COLUMNS, interactive=False, wrap=True, elem_id="staff-table")
+            with gr.Row():
+                pick = gr.Number(label="查看编号", precision=0)
+                show = gr.Button("核查这一条")
+            detail = gr.HTML(elem_id="staff-detail")
+            with gr.Row():
+                export_button = gr.Button("导出（CSV 和 JSONL）")
+                files = gr.File(label="导出文件", file_count="multiple")
+
+        def do_login(given_user: str, given_password: str) -> tuple:
+            ok = hmac.compare_digest(given_user.encode(), user.encode()) & hmac.compare_digest(
+                given_password.encode(), password.encode()
+            )
+            if not ok:
+                return False, gr.update(), gr.update(visible=False), "用户名或密码不对。"
+            return True, gr.update(visible=False), gr.update(visible=True), ""
+
+        def listing(logged: bool, refused: bool, disliked: bool, text: str) -> list[list]:
+            authorised(logged)
+            return rows(service.log.recent(refused_only=refused, disliked_only=disliked, text=text), service.documents)
+
+        def one(logged: bool, exchange_id: float | None) -> str:
+            authorised(logged)
+            found = service.log.get(int(exchange_id or 0))
+            return detail_html(found, service.documents, service.sources) if found else "没有这一条。"
+
+        def do_export(logged: bool, refused: bool, disliked: bool, text: str) -> list[str]:
+            authorised(logged)
+            chosen = service.log.recent(limit=100_000, refused_only=refused, disliked_only=disliked, text=text)
+            return list(export(chosen, settings.data_dir / "exports"))
+
+        private = {"api_visibility": "private"}
+        login.click(do_login, [name, secret], [logged_in, login_box, desk, login_message], **private).then(
+            listing, [logged_in, refused_only, disliked_only, search], table, **private
+        )
+        filters = [logged_in, refused_only, disliked_only, search]
+        for trigger in (refresh.click, refused_only.change, disliked_only.change, search.submit):
+            trigger(listing, filters, table, **private)
+        show.click(one, [logged_in, pick], detail, **private)
+        export_button.click(do_export, filters, files, **private)

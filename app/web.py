@@ -1,0 +1,144 @@
+"""The Gradio app: residents' chat with cited answers, and the staff citation desk."""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+import gradio as gr
+
+from .engine import AnswerEngine
+from .exchange_log import ExchangeLog
+from .models import Answer, Citation, Message, parse_history
+from .render import CLICK_SCRIPT, CSS, answer_html, article_html, sources_html
+from .settings import Settings
+from .staff import build_staff_tab
+
+EXAMPLES = [
+    "2022年南海新增了多少义务教育学位？",
+    "今年乡村振兴怎么做？",
+    "有轨电车1号线开通了吗？",
+    "2023年制造业方面有什么计划？",
+    "大地艺术节今年还办吗？",
+    "“三医联动”是什么？",
+]
+EMPTY_SOURCES = '<div class="sources-empty">回答引用的原文会显示在这里。</div>'
+
+
+@dataclass
+class Conversation:
+    """One browser session's conversation: the raw turns (never the rendered HTML), the
+    exchange id of each answer (for 👍/👎), and every citation so far (for the article view)."""
+
+    history: list[Message] = field(default_factory=list)
+    exchange_of_message: dict[int, int] = field(default_factory=dict)
+    cited: list[tuple[int, Citation]] = field(default_factory=list)
+
+
+class ChatService:
+    """Shared by all sessions: the engine is loaded once and only read."""
+
+    def __init__(self, engine: AnswerEngine, log: ExchangeLog) -> None:
+        self.engine = engine
+        self.log = log
+        corpus = engine.retriever.corpus
+        self.documents = {doc.id: doc.text for doc in corpus.documents.values()}
+        self.titles = {doc.id: doc.title for doc in corpus.documents.values()}
+        self.sources = dict(corpus.manifest["sources"])
+
+    def answer(self, question: str, history: list[Message]) -> tuple[Answer, int]:
+        answer = self.engine.answer(question, history)
+        return answer, self.log.record(answer, len(history), self.sources)
+
+    def ask_api(self, question: str, history: list[dict] | None = None) -> dict:
+        """ask(question, history) → the same JSON as `nanhai-qa ask --json`."""
+        try:
+            messages = parse_history(history)
+        except ValueError as e:
+            return {"answer": "", "refused": False, "citations": [], "retrieved": [], "latency_ms": 0.0,
+                    "error": str(e)}
+        answer, _ = self.answer(question, messages)
+        return answer.to_json()
+
+    def article(self, conversation: Conversation) -> str:
+        doc_ids = list(self.documents)
+        if conversation.cited:
+            doc_ids.sort(key=lambda d: d != conversation.cited[-1][1].doc)  # the last cited document first
+        return "".join(
+            article_html(d, self.titles[d], self.documents[d], conversation.cited) for d in doc_ids
+        )
+
+
+def build_app(service: ChatService, settings: Settings) -> gr.Blocks:
+    with gr.Blocks(title="南海 2023 问答") as app:
+        gr.Markdown(
+            "## 南海这么干：2022 回顾 · 2023 计划\n"
+            "用自己的话提问，每个回答都引用原文句子（点 **[1]** 可以在原文中定位）。文章没写的内容，我会直接告诉你。"
+        )
+        conversation = gr.State(Conversation())  # copied for each session
+        with gr.Tab("问答"), gr.Row(equal_height=False):
+            with gr.Column(scale=3, min_width=320):
+                chatbot = gr.Chatbot(
+                    label="对话", height=520, buttons=["copy"], feedback_options=("Like", "Dislike"),
+                    sanitize_html=True, line_breaks=True, elem_id="chat",
+                )
+                with gr.Row():
+                    question = gr.Textbox(placeholder="例如：今年乡村振兴怎么做？", show_label=False, scale=5,
+                                          elem_id="question", max_lines=4)
+                    send = gr.Button("提问", variant="primary", scale=1, elem_id="send")
+                gr.Examples(EXAMPLES, inputs=question, label="可以这样问")
+                new_chat = gr.Button("新对话", elem_id="new-chat")
+            with gr.Column(scale=2, min_width=300):
+                sources = gr.HTML(EMPTY_SOURCES, label="来源", elem_id="sources")
+                with gr.Accordion("原文", open=True):
+                    article = gr.HTML(service.article(Conversation()), elem_id="article", elem_classes="article-view")
+
+        def respond(text: str, chat: list, state: Conversation) -> Iterator[tuple]:
+            chat = list(chat or [])
+            chat.append({"role": "user", "content": html.escape(text or "")})  # shown as text, never as HTML
+            chat.append({"role": "assistant", "content": "……"})
+            yield "", chat, state, gr.skip(), gr.skip()
+            answer, exchange = service.answer(text, state.history)
+            rendered = answer_html(answer, exchange)
+            lines = rendered.split("\n")
+            for count in range(1, len(lines) + 1):  # stream the answer in, line by line
+                chat[-1] = {"role": "assistant", "content": "\n".join(lines[:count])}
+                yield "", chat, state, gr.skip(), gr.skip()
+            if not answer.error:
+                state.history += [Message(role="user", content=answer.question),
+                                  Message(role="assistant", content=answer.answer)]
+            state.exchange_of_message[len(chat) - 1] = exchange
+            state.cited += [(exchange, c) for c in answer.citations]
+            yield "", chat, state, sources_html(answer, exchange, service.documents), service.article(state)
+
+        outputs = [question, chatbot, conversation, sources, article]
+        for trigger in (send.click, question.submit):
+            trigger(respond, [question, chatbot, conversation], outputs, api_visibility="private")
+
+        def feedback(state: Conversation, data: gr.LikeData) -> None:
+            exchange = state.exchange_of_message.get(data.index if isinstance(data.index, int) else data.index[0])
+            if exchange is not None:
+                service.log.set_feedback(exchange, data.liked is True if isinstance(data.liked, bool) else None)
+
+        chatbot.like(feedback, [conversation], None, api_visibility="private")
+
+        def reset() -> tuple:
+            fresh = Conversation()
+            return [], fresh, EMPTY_SOURCES, service.article(fresh), ""
+
+        new_chat.click(reset, None, [chatbot, conversation, sources, article, question], api_visibility="private")
+
+        if settings.staff_enabled():
+            build_staff_tab(service, settings)
+
+        gr.api(service.ask_api, api_name="ask")
+    app.queue(default_concurrency_limit=settings.concurrency_limit)
+    return app
+
+
+def launch(app: gr.Blocks, settings: Settings, block: bool = True) -> None:
+    app.launch(
+        server_name=settings.host, server_port=settings.port, head=CLICK_SCRIPT, css=CSS,
+        prevent_thread_lock=not block, show_error=False, footer_links=["api"], quiet=False,
+    )

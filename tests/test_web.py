@@ -1,0 +1,216 @@
+"""The chat page and its API on a real Gradio server (loopback, a free port), driven by
+gradio_client and by a real Chromium through Playwright."""
+
+from __future__ import annotations
+
+import os
+import socket
+import sqlite3
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ROOT, TEST_CACHE
+
+OUTPUT = ROOT / "test-output"
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_FLAGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+    "--disable-component-update", "--no-first-run",
+]
+STAFF = {"NANHAI_QA_STAFF_USER": "staff", "NANHAI_QA_STAFF_PASSWORD": "test-only-secret"}
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Server:
+    def __init__(self, data_dir: Path, extra_env: dict[str, str]) -> None:
+        self.data_dir = data_dir
+        self.env = dict(os.environ, NANHAI_QA_CACHE_DIR=str(TEST_CACHE), NANHAI_QA_DATA_DIR=str(data_dir), **extra_env)
+        for key in STAFF:
+            if key not in extra_env:
+                self.env.pop(key, None)
+        self.process: subprocess.Popen | None = None
+        self.url = ""
+
+    def start(self) -> Server:
+        port = _free_port()
+        self.url = f"http://127.0.0.1:{port}"
+        self.log = (self.data_dir / f"server-{port}.log").open("w")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "app.cli", "serve", "--port", str(port)], env=self.env,
+            stdout=self.log, stderr=subprocess.STDOUT,
+        )
+        deadline = time.time() + 180
+        while time.time() < deadline:
+            assert self.process.poll() is None, (self.data_dir / f"server-{port}.log").read_text()
+            try:
+                urllib.request.urlopen(self.url, timeout=2)
+                return self
+            except OSError:
+                time.sleep(0.5)
+        raise TimeoutError("the server did not come up in 180 s")
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(timeout=30)
+        self.log.close()
+
+
+@pytest.fixture(scope="module")
+def staff_server(tmp_path_factory) -> Iterator[Server]:
+    server = Server(tmp_path_factory.mktemp("data"), STAFF).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def public_server(tmp_path_factory) -> Iterator[Server]:
+    server = Server(tmp_path_factory.mktemp("data"), {}).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    playwright = pytest.importorskip("playwright.sync_api")
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: apt-get install -y chromium (see .ci/run)")
+    with playwright.sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+        yield chromium
+        chromium.close()
+
+
+def _client(server: Server):
+    from gradio_client import Client
+
+    return Client(server.url, verbose=False)
+
+
+def _quotes_are_verbatim(result: dict, article) -> None:
+    for citation in result["citations"]:
+        assert article.text[citation["start"] : citation["end"]] == citation["quote"]
+
+
+def test_api_answers_with_citations_and_refuses(staff_server, article):
+    client = _client(staff_server)
+    number = client.predict("2022年新认定了几家隐形冠军企业？", [], api_name="/ask")
+    assert "39家" in number["answer"] and number["citations"] and len(number["retrieved"]) >= 5
+    listing = client.predict("今年乡村振兴怎么做？", [], api_name="/ask")
+    assert len(listing["citations"]) == 4 and "宅基地" in listing["answer"]
+    history = [{"role": "user", "content": "去年大地艺术节办了吗？"}, {"role": "assistant", "content": "成功举办。"}]
+    follow_up = client.predict("那今年呢？", history, api_name="/ask")
+    assert "持续举办大地艺术节" in follow_up["answer"]
+    refused = client.predict("南海区区长叫什么名字？", [], api_name="/ask")
+    assert refused["refused"] and not refused["citations"] and "没有提到" in refused["answer"]
+    for result in (number, listing, follow_up):
+        _quotes_are_verbatim(result, article)
+    bad = client.predict("", None, api_name="/ask")
+    assert bad["error"]
+
+
+def test_only_the_ask_endpoint_is_exposed(public_server, staff_server):
+    for server in (public_server, staff_server):
+        api = _client(server).view_api(print_info=False, return_format="dict")
+        assert list(api["named_endpoints"]) == ["/ask"] and not api["unnamed_endpoints"]
+
+
+def _open(browser, server: Server):
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page.goto(server.url)
+    page.wait_for_selector("#question textarea", timeout=60_000)
+    return page
+
+
+def _ask(page, question: str) -> None:
+    before = page.locator("#chat .message.bot").count()
+    page.fill("#question textarea", question)
+    page.click("#send")
+    page.wait_for_function(
+        "n => document.querySelectorAll('#chat .message.bot').length > n", arg=before, timeout=60_000
+    )
+    page.wait_for_timeout(1500)  # the answer streams in
+
+
+def test_browser_marker_click_highlights_the_quoted_span(browser, staff_server):
+    page = _open(browser, staff_server)
+    _ask(page, "2022年新认定了几家隐形冠军企业？")
+    marker = page.locator("#chat a.cite").first
+    assert marker.inner_text() == "[1]"
+    marker.click()
+    page.wait_for_selector(".cite-span.active", timeout=10_000)
+    page.wait_for_timeout(1500)  # smooth scrolling
+    active = page.locator(".cite-span.active")
+    assert "新认定隐形冠军企业39家" in active.inner_text()
+    assert active.is_visible()
+    box, view = active.bounding_box(), page.locator("#article").bounding_box()
+    assert view["y"] <= box["y"] <= view["y"] + view["height"]  # scrolled into the article view
+    assert "回顾2022年" in page.locator("#sources").inner_text()  # heading path and period beside it
+    OUTPUT.mkdir(exist_ok=True)
+    page.screenshot(path=str(OUTPUT / "chat-marker-click.png"))
+    page.close()
+
+
+def test_browser_shows_script_as_text(browser, staff_server):
+    page = _open(browser, staff_server)
+    dialogs: list[str] = []
+    page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+    _ask(page, "<script>alert('x')</script><img src=x onerror=alert(2)>")
+    user_bubble = page.locator("#chat .message.user").last
+    assert "<script>alert('x')</script>" in user_bubble.inner_text()
+    assert "没看懂" in page.locator("#chat .message.bot").last.inner_text()  # markup is not a question
+    assert page.locator("#chat script, #chat img[src='x']").count() == 0
+    assert dialogs == []
+    page.close()
+
+
+def test_staff_tab_absent_without_credentials(browser, public_server):
+    page = _open(browser, public_server)
+    assert page.get_by_role("tab", name="引用核查").count() == 0
+    page.close()
+
+
+def test_staff_desk_lists_exchanges_with_checks_and_feedback_survives_restart(browser, staff_server, tmp_path):
+    _client(staff_server).predict("2022年新认定了几家隐形冠军企业？", [], api_name="/ask")  # API exchanges are logged
+    page = _open(browser, staff_server)
+    _ask(page, "高企数量突破了多少家？")
+    page.locator("#chat button[aria-label='Dislike']").last.click()
+    page.wait_for_timeout(1000)
+
+    page.get_by_role("tab", name="引用核查").click()
+    page.fill("#staff-user :is(input, textarea)", "staff")
+    page.fill("#staff-password :is(input, textarea)", "wrong")
+    page.click("#staff-login")
+    page.wait_for_timeout(1000)
+    assert page.locator("#staff-table").count() == 0 or not page.locator("#staff-table").is_visible()
+    page.fill("#staff-password :is(input, textarea)", STAFF["NANHAI_QA_STAFF_PASSWORD"])
+    page.click("#staff-login")
+    page.wait_for_selector("#staff-table", timeout=20_000)
+    page.wait_for_function(
+        "() => document.querySelector('#staff-table').innerText.includes('高企数量突破了多少家')", timeout=20_000
+    )
+    table = page.locator("#staff-table").inner_text()
+    assert "✓ 1/1" in table and "👎" in table
+    assert "2022年新认定了几家隐形冠军企业" in table
+    assert table.index("高企数量突破了多少家") < table.index("2022年新认定了几家隐形冠军企业")  # newest first
+    page.close()
+
+    staff_server.stop()  # feedback was committed to SQLite: it survives a restart
+    staff_server.start()
+    with sqlite3.connect(staff_server.data_dir / "exchanges.sqlite3") as db:
+        rows = db.execute("SELECT question, feedback FROM exchanges WHERE feedback IS NOT NULL").fetchall()
+        assert ("高企数量突破了多少家？", -1) in rows
+        assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    api = _client(staff_server).predict("高企数量突破了多少家？", [], api_name="/ask")
+    assert "3600家" in api["answer"]
