@@ -184,6 +184,18 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_eval(args: argparse.Namespace) -> int:
+    # eval drives the app from outside; the CLI only hands it an engine.
+    from eval.runner import EVAL_SET, evaluate, print_summary
+
+    engine = _engine(args)
+    out = args.out or Path("eval-report")
+    report = evaluate(engine, args.file or EVAL_SET, out=out, ablations=args.ablations)
+    print_summary(report)
+    print(f"\nReport: {out / 'report.md'}  figures: {out / 'figures.json'}  chart: {out / 'by_kind.png'}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="nanhai-qa", description="Ask what Nanhai achieved in 2022 and plans for 2023; answers cite the article.",
@@ -214,6 +226,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--host", help="address to listen on (default 127.0.0.1; env NANHAI_QA_HOST)")
     p.add_argument("--port", type=int, help="port (default 7860; env NANHAI_QA_PORT)")
     p.set_defaults(func=cmd_serve)
+
+    p = sub.add_parser("eval", parents=[common], help="run an eval set and write a report (Markdown, JSON, PNG)")
+    p.add_argument("file", nargs="?", type=Path, help="eval set, SCHEMAS.md format (default eval/questions.jsonl)")
+    p.add_argument("--ablations", action="store_true", help="also run BM25 only and dense only, side by side")
+    p.add_argument("--out", type=Path, help="report folder (default ./eval-report)")
+    p.set_defaults(func=cmd_eval)
     return parser
 
 

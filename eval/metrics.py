@@ -1,18 +1,44 @@
-"""Scoring of answers against eval items (the eval-item schema of SCHEMAS.md)."""
+"""Scoring of answers (batch-schema JSON) against eval items (SCHEMAS.md)."""
 
 from __future__ import annotations
 
 import json
 import re
+import statistics
 import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
 from index import to_simplified
+from ingest import Chunk
+
+KEYS = ("id", "question", "history", "answerable", "evidence", "answer_keywords", "kind")
 
 
 def load_items(path: Path) -> list[dict]:
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def schema_problems(item: dict, sources: dict[str, str]) -> list[str]:
+    """What is wrong with one eval item, per SCHEMAS.md ([] when nothing)."""
+    problems = [f"missing {k}" for k in KEYS if k not in item]
+    if problems:
+        return problems
+    types = {"id": str, "question": str, "history": list, "answerable": bool, "evidence": list,
+             "answer_keywords": list, "kind": str}
+    problems += [f"{k} is not {t.__name__}" for k, t in types.items() if not isinstance(item[k], t)]
+    for turn in item["history"] if isinstance(item["history"], list) else []:
+        role_ok = isinstance(turn, dict) and turn.get("role") in ("user", "assistant")
+        if not (role_ok and isinstance(turn.get("content"), str)):
+            problems.append(f"bad history turn {turn!r}")
+    for evidence in item["evidence"] if isinstance(item["evidence"], list) else []:
+        if not any(evidence in text for text in sources.values()):
+            problems.append(f"evidence not in the source: {evidence!r}")
+    if item.get("answerable") is False and item.get("evidence"):
+        problems.append("unanswerable item with evidence")
+    if item.get("answerable") is True and not item.get("evidence"):
+        problems.append("answerable item without evidence")
+    return problems
 
 
 def normalise(text: str) -> str:
@@ -25,18 +51,22 @@ def keywords_present(answer: str, keywords: list[str]) -> bool:
     return all(any(normalise(alt) in text for alt in kw.split("|")) for kw in keywords)
 
 
-def evidence_spans(source: str, evidence: list[str]) -> list[tuple[int, int]]:
+Span = tuple[str, int, int]  # (doc, start, end)
+
+
+def evidence_spans(sources: dict[str, str], evidence: list[str]) -> list[Span]:
     spans = []
-    for ev in evidence:
-        start = source.find(ev)
-        while start >= 0:
-            spans.append((start, start + len(ev)))
-            start = source.find(ev, start + 1)
+    for doc, text in sources.items():
+        for ev in evidence:
+            start = text.find(ev)
+            while start >= 0:
+                spans.append((doc, start, start + len(ev)))
+                start = text.find(ev, start + 1)
     return spans
 
 
-def overlaps(start: int, end: int, spans: list[tuple[int, int]]) -> bool:
-    return any(start < e and s < end for s, e in spans)
+def overlaps(doc: str, start: int, end: int, spans: list[Span]) -> bool:
+    return any(doc == d and start < e and s < end for d, s, e in spans)
 
 
 @dataclass
@@ -44,18 +74,59 @@ class ItemResult:
     item: dict
     output: dict
     rank: int | None  # 1-based rank of the first retrieved passage overlapping evidence
-    correct: bool  # answer keywords present and refusal as expected
-    cited_evidence: bool
+    correct: bool  # answerable: keywords present and not refused; unanswerable: refused
+    cited_evidence: bool  # some citation overlaps the evidence
+    citations: int
+    precise_citations: int  # citations in the same leaf section as some evidence
+    verbatim_citations: int  # quote == source[start:end]
+
+    @property
+    def refused(self) -> bool:
+        return bool(self.output.get("refused"))
 
 
-def score_item(item: dict, output: dict, source: str) -> ItemResult:
-    spans = evidence_spans(source, item.get("evidence", []))
-    rank = next(
-        (i for i, p in enumerate(output.get("retrieved", []), 1) if overlaps(p["start"], p["end"], spans)), None
-    )
-    cited = any(overlaps(c["start"], c["end"], spans) for c in output.get("citations", []))
+def score_item(item: dict, output: dict, sources: dict[str, str], chunks: list[Chunk]) -> ItemResult:
+    spans = evidence_spans(sources, item.get("evidence", []))
+    retrieved = output.get("retrieved", [])
+    rank = next((i for i, p in enumerate(retrieved, 1) if overlaps(p["doc"], p["start"], p["end"], spans)), None)
+    citations = output.get("citations", [])
+    sections = {c.heading for c in chunks if overlaps(c.doc, c.start, c.end, spans)}
     if item["answerable"]:
         correct = not output.get("refused") and keywords_present(output.get("answer", ""), item["answer_keywords"])
     else:
         correct = bool(output.get("refused"))
-    return ItemResult(item, output, rank if spans else None, correct, cited)
+    return ItemResult(
+        item=item, output=output, rank=rank, correct=correct,
+        cited_evidence=any(overlaps(c["doc"], c["start"], c["end"], spans) for c in citations),
+        citations=len(citations),
+        precise_citations=sum(c.get("heading") in sections for c in citations),
+        verbatim_citations=sum(sources.get(c["doc"], "")[c["start"] : c["end"]] == c["quote"] for c in citations),
+    )
+
+
+def share(values: list[bool]) -> float | None:
+    return sum(values) / len(values) if values else None
+
+
+def figures(results: list[ItemResult]) -> dict[str, float | None]:
+    """The report's figures for a set of results (None when a figure has no items)."""
+    answerable = [r for r in results if r.item["answerable"]]
+    unanswerable = [r for r in results if not r.item["answerable"]]
+    ranks = [r.rank for r in answerable]
+    latencies = sorted(r.output.get("latency_ms", 0.0) for r in results)
+    citations = sum(r.citations for r in results)
+    return {
+        "items": len(results),
+        "hit@1": share([k == 1 for k in ranks]),
+        "hit@3": share([k is not None and k <= 3 for k in ranks]),
+        "hit@5": share([k is not None and k <= 5 for k in ranks]),
+        "mrr": sum(1 / k for k in ranks if k) / len(ranks) if ranks else None,
+        "answer_accuracy": share([r.correct for r in answerable]),
+        "citation_recall": share([r.cited_evidence for r in answerable]),
+        "citation_precision": sum(r.precise_citations for r in results) / citations if citations else None,
+        "verbatim_rate": sum(r.verbatim_citations for r in results) / citations if citations else None,
+        "refusal_recall": share([r.refused for r in unanswerable]),
+        "false_refusal_rate": share([r.refused for r in answerable]),
+        "latency_p50_ms": statistics.median(latencies) if latencies else None,
+        "latency_p95_ms": latencies[min(len(latencies) - 1, int(0.95 * len(latencies)))] if latencies else None,
+    }

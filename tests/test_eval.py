@@ -1,0 +1,95 @@
+"""The eval set itself, `nanhai-qa eval`, and the regression gate."""
+
+import json
+from collections import Counter
+
+import pytest
+
+from eval.metrics import ItemResult, figures, keywords_present, load_items, schema_problems
+from eval.runner import EVAL_SET, evaluate
+
+# Floors just under the results when they were set (see README, "Evaluation"); raise them as
+# results improve, never lower one without saying why.
+FLOORS = {
+    "hit@5": 0.97,
+    "answer_accuracy": 0.94,
+    "citation_recall": 0.94,
+    "refusal_recall": 0.80,
+    "verbatim_rate": 1.0,
+}
+
+
+@pytest.fixture(scope="module")
+def items():
+    return load_items(EVAL_SET)
+
+
+def test_every_item_follows_the_schema_and_quotes_the_source(items, article):
+    assert len(items) >= 100
+    assert len({i["id"] for i in items}) == len(items)
+    problems = {i["id"]: p for i in items if (p := schema_problems(i, {article.id: article.text}))}
+    assert problems == {}
+
+
+def test_the_set_covers_what_residents_ask(items, article):
+    kinds = Counter(i["kind"] for i in items)
+    assert kinds["multi_turn"] >= 15 and kinds["partial"] >= 5
+    assert sum(not i["answerable"] for i in items) >= 15
+    assert all(kinds[k] >= 5 for k in ("traditional", "cantonese", "english"))
+    assert all(i["history"] for i in items if i["kind"] == "multi_turn")
+    # every numbered section and subsection of the article holds some item's evidence
+    evidence = [e for i in items for e in i["evidence"]]
+    sections = {c.heading for c in article.chunks if c.kind == "bullet"}
+    covered = {c.heading for c in article.chunks if any(e in c.text or c.text in e for e in evidence)}
+    assert sections <= covered, sections - covered
+
+
+def test_keyword_matching_folds_script_width_and_space():
+    assert keywords_present("區人民醫院 新院全面開業", ["人民医院"])
+    assert keywords_present("增长２３％以上", ["23%"])
+    assert keywords_present("有轨电车1号线", ["2号线|1号线"])
+    assert not keywords_present("有轨电车1号线", ["1号线", "3600家"])
+
+
+def test_figures_on_hand_made_results():
+    answerable = {"answerable": True, "kind": "number"}
+    unanswerable = {"answerable": False, "kind": "out_of_scope"}
+    results = [
+        ItemResult(answerable, {"refused": False, "latency_ms": 10}, 1, True, True, 2, 2, 2),
+        ItemResult(answerable, {"refused": False, "latency_ms": 30}, 3, False, False, 1, 0, 1),
+        ItemResult(unanswerable, {"refused": True, "latency_ms": 20}, None, True, False, 0, 0, 0),
+    ]
+    f = figures(results)
+    assert f["hit@1"] == 0.5 and f["hit@3"] == 1.0 and f["mrr"] == pytest.approx((1 + 1 / 3) / 2)
+    assert f["answer_accuracy"] == 0.5 and f["citation_recall"] == 0.5
+    assert f["citation_precision"] == pytest.approx(2 / 3) and f["verbatim_rate"] == 1.0
+    assert f["refusal_recall"] == 1.0 and f["false_refusal_rate"] == 0.0 and f["latency_p50_ms"] == 20
+
+
+def test_regression_gate(engine, tmp_path):
+    report = evaluate(engine, EVAL_SET, out=tmp_path, progress=False)
+    figures_now = report["runs"][engine.mode]
+    below = {k: (figures_now[k], floor) for k, floor in FLOORS.items() if figures_now[k] < floor}
+    assert below == {}, f"figures below their floors (now, floor): {below}"
+    assert {p.name for p in tmp_path.iterdir()} == {"report.md", "figures.json", "by_kind.png"}
+    saved = json.loads((tmp_path / "figures.json").read_text(encoding="utf-8"))
+    assert saved["runs"]["fused"]["hit@5"] == figures_now["hit@5"]
+    assert "## Failures" in (tmp_path / "report.md").read_text(encoding="utf-8")
+
+
+def test_eval_command_with_ablations(tmp_path, capsys, monkeypatch):
+    from app.cli import main
+    from tests.conftest import TEST_CACHE
+
+    monkeypatch.setenv("NANHAI_QA_CACHE_DIR", str(TEST_CACHE))
+    small = tmp_path / "small.jsonl"
+    small.write_text("\n".join(EVAL_SET.read_text(encoding="utf-8").splitlines()[:12]) + "\n", encoding="utf-8")
+    assert main(["eval", str(small), "--ablations", "--out", str(tmp_path / "report")]) == 0
+    out = capsys.readouterr().out
+    assert "| figure | bm25 | dense | fused |" in out and "hit@5" in out
+    report = json.loads((tmp_path / "report" / "figures.json").read_text(encoding="utf-8"))
+    assert set(report["runs"]) == {"bm25", "dense", "fused"} and report["runs"]["fused"]["items"] == 12
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text(json.dumps({"id": "x", "question": "?"}) + "\n", encoding="utf-8")
+    assert main(["eval", str(bad)]) == 2
+    assert "bad item" in capsys.readouterr().err
