@@ -6,6 +6,7 @@ import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Protocol
 
 from index import (
@@ -168,6 +169,8 @@ class AnswerEngine:
         return self._finish(base, self.generator.generate(clean.text, query, passages))
 
     def _finish(self, answer: Answer, draft: Draft) -> Answer:
+        if draft.refused:
+            return self._refuse(answer)
         answer.answer = "\n".join([*answer.notices, draft.text]) if answer.notices else draft.text
         answer.citations = draft.citations
         return answer
@@ -218,10 +221,37 @@ def build_engine(
     )
     tokenizer = JiebaTokenizer(quoted_terms(d.text for d in documents))
     retriever = Retriever(corpus, embedder, tokenizer, settings.retrieval_weights())
+    generator = build_generator(settings, retriever, log)
     policy = RefusalPolicy(
         settings.refuse_below_dense, settings.accept_foreign_above_dense, settings.refuse_below_dense_other_script
     )
     return AnswerEngine(
-        retriever, policy=policy, top_k=settings.top_k, mode=settings.retrieval_mode,
+        retriever, generator=generator, policy=policy, top_k=settings.top_k, mode=settings.retrieval_mode,
         max_question_chars=settings.max_question_chars, max_history_turns=settings.max_history_turns,
     )
+
+
+def build_generator(settings: Settings, retriever: Retriever, log: Callable[[str], None] = print) -> Generator:
+    """The configured answer generator; a generative one that cannot load falls back to
+    the extractive engine, with a one-line message."""
+    extractive = ExtractiveGenerator(retriever)
+    if settings.generator == "extractive":
+        return extractive
+    from .llm import BackendUnavailable, LLMGenerator, OpenAIBackend, TransformersBackend, bundled_qwen
+    from .verify import Verifier
+
+    verifier = Verifier(retriever, settings.verify_min_similarity, settings.show_unverified)
+    try:
+        if settings.generator == "openai":
+            key = settings.openai_api_key.get_secret_value() if settings.openai_api_key else ""
+            backend = OpenAIBackend(settings.openai_base_url, settings.openai_model, key, settings.llm_timeout,
+                                    settings.llm_retries)
+        else:
+            llm_cache = settings.cache_dir / "llm"
+            path = bundled_qwen(llm_cache) if settings.llm_model == "bundled" else Path(settings.llm_model)
+            log(f"Loading the language model {path.name} (the first load of a GGUF file dequantises it) …")
+            backend = TransformersBackend(path, llm_cache, settings.llm_max_new_tokens)
+    except BackendUnavailable as e:
+        log(f"Generative answers are off: {e}. Using extractive answers.")
+        return extractive
+    return LLMGenerator(backend, verifier, extractive)

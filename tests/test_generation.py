@@ -1,0 +1,185 @@
+"""Generative answers: prompts, the verifier, and the two backends' plumbing.
+
+The real Qwen model is tested in tests marked `llm` (needs `pip install '.[llm]'`). Here the
+transformers backend runs a tiny randomly initialised Qwen2 model built inside the test from
+a transformers config (real loading and streaming code, no download), and the OpenAI backend
+talks to a stand-in server on loopback that speaks the chat-completions streaming protocol."""
+
+from __future__ import annotations
+
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+
+from app.extractive import ExtractiveGenerator
+from app.llm import BackendUnavailable, LLMGenerator, OpenAIBackend, TransformersBackend, build_messages
+from app.prompts import prompt, prompt_version, render
+from app.verify import Verifier
+
+
+def _passages(engine, question: str):
+    query = engine.retriever.prepare(question)
+    return query, engine.retriever.search(query, k=5)
+
+
+def test_every_prompt_renders():
+    for name in ("llm_system", "llm_answer", "llm_passage", "llm_rewrite"):
+        assert prompt_version(name) == "1"
+        assert not prompt(name).startswith("# version")
+    assert "忽略" in prompt("llm_system") and "[2]" in prompt("llm_system")
+    text = render("llm_answer", passages="[1] 原文", question="问题？")
+    assert "[1] 原文" in text and "问题？" in text
+    assert render("llm_rewrite", history="用户：教育呢", question="那医疗呢？").endswith("改写后的问题：")
+    assert render("llm_passage", n=2, period="2023年的计划", heading="奋进2023年", text="正文").startswith("[2]（")
+
+
+def test_messages_number_the_passages(engine):
+    _, passages = _passages(engine, "高企数量突破了多少家？")
+    messages = build_messages("高企数量突破了多少家？", passages)
+    assert messages[0]["role"] == "system" and messages[1]["role"] == "user"
+    assert "[1]（2022年已完成（回顾部分）｜回顾2022年" in messages[1]["content"]
+
+
+@pytest.fixture(scope="module")
+def verifier(engine):
+    return Verifier(engine.retriever, min_similarity=0.85)
+
+
+def test_verifier_keeps_supported_sentences_and_cites_the_source(engine, verifier):
+    _, passages = _passages(engine, "高企数量突破了多少家？")
+    n = next(i for i, p in enumerate(passages, 1) if "3600家" in p.chunk.text)
+    draft, verdicts = verifier.verify(f"2022年，南海高企数量突破3600家。[{n}]", passages)
+    assert verdicts[0].supported
+    citation = draft.citations[0]
+    assert engine.retriever.corpus.documents[citation.doc].text[citation.start : citation.end] == citation.quote
+    assert "3600家" in citation.quote and draft.text.endswith("[1]")
+
+
+def test_verifier_drops_unsupported_numbers_and_claims(engine, verifier):
+    _, passages = _passages(engine, "高企数量突破了多少家？")
+    n = next(i for i, p in enumerate(passages, 1) if "3600家" in p.chunk.text)
+    draft, verdicts = verifier.verify(f"南海高企数量突破5000家。[{n}]南海的GDP增长了8%。[{n}]", passages)
+    assert draft is None and not any(v.supported for v in verdicts)
+    assert "numbers not in the source" in verdicts[0].reason
+    assert Verifier(engine.retriever, show_unverified=True).verify("今天天气很好。", passages)[0] is None
+
+
+def test_verifier_attaches_a_passage_when_the_model_cites_none(engine, verifier):
+    _, passages = _passages(engine, "今年乡村振兴怎么做？")
+    draft, _ = verifier.verify("南海将推进宅基地制度改革。", passages)
+    assert draft and "宅基地" in draft.citations[0].quote
+
+
+def test_verifier_marks_unverified_only_when_asked_and_never_numbers(engine):
+    _, passages = _passages(engine, "今年乡村振兴怎么做？")
+    shown = Verifier(engine.retriever, show_unverified=True)
+    draft, _ = shown.verify("南海将推进宅基地制度改革。[1]这是一个很好的做法。另有300亿投资。", passages)
+    assert prompt("unverified_mark") in draft.text and "300" not in draft.text
+
+
+def test_a_model_refusal_becomes_a_refusal(engine, verifier):
+    _, passages = _passages(engine, "南海区区长叫什么名字？")
+    draft, _ = verifier.verify("文章没有提到这个问题。", passages)
+    assert draft.refused
+
+
+class _StandIn(BaseHTTPRequestHandler):
+    """A stand-in for an OpenAI-compatible server (no real model): streams a canned reply."""
+
+    reply = ""
+    requests: list[dict] = []
+
+    def do_POST(self):  # noqa: N802 (http.server's naming)
+        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        type(self).requests.append(body)
+        if self.path != "/v1/chat/completions":
+            self.send_error(404)
+            return
+        self.send_response(200)
+        self.send_header("Content-Type", "text/event-stream")
+        self.end_headers()
+        for piece in [self.reply[i : i + 5] for i in range(0, len(self.reply), 5)]:
+            chunk = {"choices": [{"delta": {"content": piece}}]}
+            self.wfile.write(f"data: {json.dumps(chunk, ensure_ascii=False)}\n\n".encode())
+        self.wfile.write(b"data: [DONE]\n\n")
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def stand_in_server():
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _StandIn)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/v1"
+    server.shutdown()
+
+
+def test_openai_backend_streams_and_answers_are_verified(engine, verifier, stand_in_server):
+    query, passages = _passages(engine, "高企数量突破了多少家？")
+    n = next(i for i, p in enumerate(passages, 1) if "3600家" in p.chunk.text)
+    _StandIn.reply = f"2022年高企数量突破3600家。[{n}]另外GDP增长了9%。[{n}]"
+    backend = OpenAIBackend(stand_in_server, "stand-in", api_key="k", timeout=5, retries=0)
+    assert "".join(backend.stream([{"role": "user", "content": "hi"}])) == _StandIn.reply
+    assert _StandIn.requests[-1]["stream"] is True and _StandIn.requests[-1]["model"] == "stand-in"
+    generator = LLMGenerator(backend, verifier, ExtractiveGenerator(engine.retriever))
+    draft = generator.generate("高企数量突破了多少家？", query, passages)
+    assert draft.text == "2022年高企数量突破3600家。[1]" and "GDP" not in draft.text
+
+
+def test_unreachable_server_falls_back_to_extractive_and_says_so(engine, verifier):
+    query, passages = _passages(engine, "高企数量突破了多少家？")
+    backend = OpenAIBackend("http://127.0.0.1:9/v1", "none", timeout=1, retries=1)
+    with pytest.raises(BackendUnavailable, match="连不上"):
+        list(backend.stream([]))
+    draft = LLMGenerator(backend, verifier, ExtractiveGenerator(engine.retriever)).generate(
+        "高企数量突破了多少家？", query, passages
+    )
+    assert draft.text.startswith("（生成式回答暂时不可用") and "3600家" in draft.text and draft.citations
+
+
+@pytest.fixture(scope="module")
+def tiny_qwen(tmp_path_factory) -> Path:
+    """A randomly initialised two-layer Qwen2 with a small BPE tokenizer and the Qwen chat
+    template, saved like a real model directory."""
+    from tokenizers import Tokenizer, models, pre_tokenizers, trainers
+    from transformers import PreTrainedTokenizerFast, Qwen2Config, Qwen2ForCausalLM
+
+    directory = tmp_path_factory.mktemp("tiny-qwen")
+    bpe = Tokenizer(models.BPE(unk_token="<unk>"))
+    bpe.pre_tokenizer = pre_tokenizers.ByteLevel()
+    trainer = trainers.BpeTrainer(vocab_size=300, special_tokens=["<unk>", "<|im_start|>", "<|im_end|>"])
+    bpe.train_from_iterator(["南海今年推进宅基地制度改革。", "system user assistant", "高企数量突破3600家"], trainer)
+    tokenizer = PreTrainedTokenizerFast(tokenizer_object=bpe, unk_token="<unk>", eos_token="<|im_end|>",
+                                        pad_token="<|im_end|>")
+    tokenizer.chat_template = (
+        "{% for m in messages %}<|im_start|>{{ m['role'] }}\n{{ m['content'] }}<|im_end|>\n{% endfor %}"
+        "{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}"
+    )
+    tokenizer.save_pretrained(directory)
+    config = Qwen2Config(vocab_size=len(tokenizer), hidden_size=32, intermediate_size=64, num_hidden_layers=2,
+                         num_attention_heads=2, num_key_value_heads=1, max_position_embeddings=512,
+                         eos_token_id=tokenizer.eos_token_id, pad_token_id=tokenizer.pad_token_id)
+    Qwen2ForCausalLM(config).save_pretrained(directory)
+    return directory
+
+
+def test_transformers_backend_loads_and_streams_a_qwen2_model(tiny_qwen, engine, verifier):
+    backend = TransformersBackend(tiny_qwen, max_new_tokens=12)
+    messages = [{"role": "system", "content": "只根据段落回答"}, {"role": "user", "content": "高企？"}]
+    pieces = list(backend.stream(messages))
+    assert len(pieces) >= 2 and all(isinstance(p, str) for p in pieces)  # tokens arrive one by one
+    query, passages = _passages(engine, "高企数量突破了多少家？")
+    draft = LLMGenerator(backend, verifier, ExtractiveGenerator(engine.retriever)).generate(
+        "高企数量突破了多少家？", query, passages
+    )
+    assert "3600家" in draft.text  # random text verifies as nothing: the extractive answer stands
+
+
+def test_a_missing_model_is_a_clear_message(tmp_path):
+    with pytest.raises(BackendUnavailable, match="无法加载"):
+        TransformersBackend(tmp_path / "nope")
