@@ -59,10 +59,10 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     return 0
 
 
-def _engine(args: argparse.Namespace, rebuild: bool = False):
+def _engine(args: argparse.Namespace, rebuild: bool = False, settings: Settings | None = None):
     from .engine import build_engine
 
-    return build_engine(_settings(args), log=_log, progress=_progress_bar(), rebuild=rebuild)
+    return build_engine(settings or _settings(args), log=_log, progress=_progress_bar(), rebuild=rebuild)
 
 
 def cmd_index(args: argparse.Namespace) -> int:
@@ -186,11 +186,23 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 def cmd_eval(args: argparse.Namespace) -> int:
     # eval drives the app from outside; the CLI only hands it an engine.
+    import copy
+
     from eval.runner import EVAL_SET, evaluate, print_summary
 
-    engine = _engine(args)
+    from .engine import build_generator
+
+    settings = _settings(args).model_copy(update={"generator": "extractive"})
+    engine = _engine(args, settings=settings)
+    generators = {}
+    if args.generator and args.generator != "extractive":
+        generative = copy.copy(engine)
+        generative.generator = build_generator(
+            settings.model_copy(update={"generator": args.generator}), engine.retriever, log=_log
+        )
+        generators[args.generator] = generative
     out = args.out or Path("eval-report")
-    report = evaluate(engine, args.file or EVAL_SET, out=out, ablations=args.ablations)
+    report = evaluate(engine, args.file or EVAL_SET, out=out, ablations=args.ablations, generators=generators)
     print_summary(report)
     print(f"\nReport: {out / 'report.md'}  figures: {out / 'figures.json'}  chart: {out / 'by_kind.png'}")
     return 0
@@ -231,6 +243,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("file", nargs="?", type=Path, help="eval set, SCHEMAS.md format (default eval/questions.jsonl)")
     p.add_argument("--ablations", action="store_true", help="also run BM25 only and dense only, side by side")
     p.add_argument("--out", type=Path, help="report folder (default ./eval-report)")
+    p.add_argument("--generator", choices=["extractive", "transformers", "openai"],
+                   help="also run this answer generator, side by side with the extractive one")
     p.set_defaults(func=cmd_eval)
     return parser
 

@@ -45,10 +45,16 @@ QUESTION_NOUNS = frozenset(
 )
 
 
+TokenCallback = Callable[[str], None]
+
+
 class Generator(Protocol):
     name: str
 
-    def generate(self, question: str, query: Query, passages: list[Passage], lead: str = "") -> Draft: ...
+    def generate(
+        self, question: str, query: Query, passages: list[Passage], lead: str = "",
+        on_token: TokenCallback | None = None,
+    ) -> Draft: ...
 
 
 YEAR = re.compile(r"(?<!\d)(?:19|20)\d{2}(?!\d)")
@@ -135,13 +141,19 @@ class AnswerEngine:
             return query, passages, True
         return query, passages, self.policy.should_refuse(self.scope_signals(query, passages[0]))
 
-    def answer(self, question: object, history: list[Message] | None = None) -> Answer:
+    def answer(
+        self, question: object, history: list[Message] | None = None, on_token: TokenCallback | None = None
+    ) -> Answer:
+        """`on_token` receives generated text as it streams (generative backends only); the
+        returned Answer holds the verified text."""
         started = time.perf_counter()
-        answer = self._answer(question, history or [])
+        answer = self._answer(question, history or [], on_token, started)
         answer.latency_ms = (time.perf_counter() - started) * 1000
         return answer
 
-    def _answer(self, question: object, history: list[Message]) -> Answer:
+    def _answer(
+        self, question: object, history: list[Message], on_token: TokenCallback | None, started: float
+    ) -> Answer:
         clean = clean_question(question, self.max_question_chars)
         if clean.error:
             return Answer(question=str(question or ""), answer=clean.error, refused=False, error=clean.error)
@@ -166,7 +178,11 @@ class AnswerEngine:
                 return self._finish(base, compose(mentions, render("mentioned_not_explained", term=term)))
         if refuse:
             return self._refuse(base)
-        return self._finish(base, self.generator.generate(clean.text, query, passages))
+        generation_started = time.perf_counter()
+        draft = self.generator.generate(clean.text, query, passages, on_token=on_token)
+        if draft.first_token_ms is not None:
+            base.first_token_ms = (generation_started - started) * 1000 + draft.first_token_ms
+        return self._finish(base, draft)
 
     def _finish(self, answer: Answer, draft: Draft) -> Answer:
         if draft.refused:
@@ -240,7 +256,9 @@ def build_generator(settings: Settings, retriever: Retriever, log: Callable[[str
     from .llm import BackendUnavailable, LLMGenerator, OpenAIBackend, TransformersBackend, bundled_qwen
     from .verify import Verifier
 
-    verifier = Verifier(retriever, settings.verify_min_similarity, settings.show_unverified)
+    verifier = Verifier(
+        retriever, settings.verify_min_similarity, settings.show_unverified, settings.verify_min_word_overlap
+    )
     try:
         if settings.generator == "openai":
             key = settings.openai_api_key.get_secret_value() if settings.openai_api_key else ""

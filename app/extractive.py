@@ -34,6 +34,7 @@ class Draft:
     text: str
     citations: list[Citation]
     refused: bool = False  # a generator may find the passages do not answer after all
+    first_token_ms: float | None = None  # from the start of generation (streaming generators)
 
 
 def period_label(period: str) -> str:
@@ -122,5 +123,7 @@ class ExtractiveGenerator:
         members = [c for c in corpus.chunks if c.heading == heading and c.kind == best.chunk.kind]
         return members[:MAX_LIST_ITEMS]
 
-    def generate(self, question: str, query: Query, passages: list[Passage], lead: str = "") -> Draft:
+    def generate(
+        self, question: str, query: Query, passages: list[Passage], lead: str = "", on_token: object = None
+    ) -> Draft:
         return compose(self.select(question, query, passages), lead)

@@ -11,7 +11,8 @@ import threading
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Protocol
 
@@ -62,15 +63,24 @@ class LLMGenerator:
     def stream(self, question: str, passages: list[Passage]) -> Iterator[str]:
         yield from self.backend.stream(build_messages(question, passages[: self.max_passages]))
 
-    def generate(self, question: str, query: Query, passages: list[Passage], lead: str = "") -> Draft:
+    def generate(
+        self, question: str, query: Query, passages: list[Passage], lead: str = "",
+        on_token: Callable[[str], None] | None = None,
+    ) -> Draft:
         shown = passages[: self.max_passages]
+        started, first, pieces = time.perf_counter(), None, []
         try:
-            text = "".join(self.stream(question, shown))
+            for piece in self.stream(question, shown):
+                first = first if first is not None else (time.perf_counter() - started) * 1000
+                pieces.append(piece)
+                if on_token:
+                    on_token(piece)
         except BackendUnavailable as e:
             draft = self.fallback.generate(question, query, passages, lead)
             return Draft(render("llm_fallback", reason=str(e)) + "\n" + draft.text, draft.citations)
-        draft, _ = self.verifier.verify(text, shown)
-        return draft or self.fallback.generate(question, query, passages, lead)
+        draft, _ = self.verifier.verify("".join(pieces), shown)
+        draft = draft or self.fallback.generate(question, query, passages, lead)
+        return replace(draft, first_token_ms=first)
 
 
 class OpenAIBackend:

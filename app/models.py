@@ -65,6 +65,7 @@ class Answer:
     error: str | None = None
     notices: list[str] = field(default_factory=list)
     query: str = ""  # what was searched, after follow-up resolution
+    first_token_ms: float | None = None  # time until the first generated text (extractive: all of it)
 
     def to_json(self, item_id: str | None = None) -> dict:
         out: dict = {} if item_id is None else {"id": item_id}
@@ -79,6 +80,7 @@ class Answer:
                 for p in self.retrieved
             ],
             "latency_ms": round(self.latency_ms, 1),
+            "first_token_ms": round(self.first_token_ms if self.first_token_ms is not None else self.latency_ms, 1),
             "query": self.query,
         })
         if self.notices:

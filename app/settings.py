@@ -58,7 +58,8 @@ class Settings(BaseSettings):
     openai_api_key: SecretStr | None = None
     llm_timeout: float = 60.0
     llm_retries: int = 2
-    verify_min_similarity: float = 0.85
+    verify_min_similarity: float = 0.88
+    verify_min_word_overlap: float = 0.5
     show_unverified: bool = False  # show unsupported sentences marked 未核实 (never ones with numbers)
 
     def staff_enabled(self) -> bool:

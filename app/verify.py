@@ -31,17 +31,25 @@ class Verdict:
 
 
 class Verifier:
-    def __init__(self, retriever: Retriever, min_similarity: float = 0.85, show_unverified: bool = False) -> None:
+    def __init__(
+        self, retriever: Retriever, min_similarity: float = 0.88, show_unverified: bool = False,
+        min_word_overlap: float = 0.5,
+    ) -> None:
         self.retriever = retriever
         self.min_similarity = min_similarity
         self.show_unverified = show_unverified
+        # e5 puts even random text at cosine ~0.85 to any sentence, so the words must agree too:
+        # at least this share of the sentence's words (two characters or more) occur in the passage.
+        self.min_word_overlap = min_word_overlap
 
     def check(self, sentence: str, cited: list[Passage], candidates: list[Passage]) -> Verdict:
         """The best passage that supports `sentence`: one it cites, or (citing none) any candidate."""
         pool = cited or candidates
         if not pool:
             return Verdict(sentence, False, reason="no passage")
-        words = set(self.retriever.tokenizer(sentence))
+        words = {w for w in self.retriever.tokenizer(sentence) if len(w) > 1}
+        if not words:
+            return Verdict(sentence, False, reason="no content words")
         vector = self.retriever.embedder.embed_passages([sentence])[0]
         best = Verdict(sentence, False, reason="not close to any cited sentence")
         best_score = -1.0
@@ -54,7 +62,7 @@ class Verifier:
                 if best_score < 0:
                     best = Verdict(sentence, False, reason=f"numbers not in the source: {missing}")
                 continue
-            if words and not words & set(self.retriever.tokenizer(text)):
+            if len(words & set(self.retriever.tokenizer(context))) < self.min_word_overlap * len(words):
                 continue
             similarities = self.retriever.sentence_vectors(passage.chunk) @ vector
             index = int(np.argmax(similarities))

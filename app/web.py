@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import copy
 import html
+import queue
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
@@ -10,6 +13,7 @@ import gradio as gr
 
 from .engine import AnswerEngine
 from .exchange_log import ExchangeLog
+from .extractive import ExtractiveGenerator
 from .models import Answer, Citation, Message, parse_history
 from .render import CLICK_SCRIPT, CSS, answer_html, article_html, sources_html
 from .settings import Settings
@@ -36,20 +40,50 @@ class Conversation:
     cited: list[tuple[int, Citation]] = field(default_factory=list)
 
 
+MODE_EXTRACTIVE, MODE_GENERATIVE = "原文摘录", "生成式（逐句核实）"
+
+
 class ChatService:
-    """Shared by all sessions: the engine is loaded once and only read."""
+    """Shared by all sessions: the engine is loaded once and only read. With a generative
+    backend configured, residents can switch between it and the extractive answers."""
 
     def __init__(self, engine: AnswerEngine, log: ExchangeLog) -> None:
         self.engine = engine
         self.log = log
+        self.generative = engine.generator.name != "extractive"
+        self.extractive = engine
+        if self.generative:
+            self.extractive = copy.copy(engine)
+            self.extractive.generator = ExtractiveGenerator(engine.retriever)
         corpus = engine.retriever.corpus
         self.documents = {doc.id: doc.text for doc in corpus.documents.values()}
         self.titles = {doc.id: doc.title for doc in corpus.documents.values()}
         self.sources = dict(corpus.manifest["sources"])
 
-    def answer(self, question: str, history: list[Message]) -> tuple[Answer, int]:
-        answer = self.engine.answer(question, history)
+    def answer(
+        self, question: str, history: list[Message], generative: bool = True, on_token=None
+    ) -> tuple[Answer, int]:
+        engine = self.engine if generative else self.extractive
+        answer = engine.answer(question, history, on_token=on_token)
         return answer, self.log.record(answer, len(history), self.sources)
+
+    def answer_stream(self, question: str, history: list[Message], generative: bool) -> Iterator[str | tuple]:
+        """Yields generated text as it arrives, then (answer, exchange id) once verified."""
+        pieces: queue.Queue = queue.Queue()
+        result: list = []
+
+        def work() -> None:
+            try:
+                result.append(self.answer(question, history, generative, on_token=pieces.put))
+            finally:
+                pieces.put(None)
+
+        threading.Thread(target=work, daemon=True).start()
+        while (piece := pieces.get()) is not None:
+            yield piece
+        if not result:
+            raise gr.Error("回答失败，请再试一次。")
+        yield result[0]
 
     def ask_api(self, question: str, history: list[dict] | None = None) -> dict:
         """ask(question, history) → the same JSON as `nanhai-qa ask --json`."""
@@ -88,18 +122,27 @@ def build_app(service: ChatService, settings: Settings) -> gr.Blocks:
                                           elem_id="question", max_lines=4)
                     send = gr.Button("提问", variant="primary", scale=1, elem_id="send")
                 gr.Examples(EXAMPLES, inputs=question, label="可以这样问")
+                mode = gr.Radio([MODE_EXTRACTIVE, MODE_GENERATIVE], value=MODE_GENERATIVE, label="回答方式",
+                                visible=service.generative, elem_id="answer-mode")
                 new_chat = gr.Button("新对话", elem_id="new-chat")
             with gr.Column(scale=2, min_width=300):
                 sources = gr.HTML(EMPTY_SOURCES, label="来源", elem_id="sources")
                 with gr.Accordion("原文", open=True):
                     article = gr.HTML(service.article(Conversation()), elem_id="article", elem_classes="article-view")
 
-        def respond(text: str, chat: list, state: Conversation) -> Iterator[tuple]:
+        def respond(text: str, chat: list, state: Conversation, answer_mode: str) -> Iterator[tuple]:
             chat = list(chat or [])
             chat.append({"role": "user", "content": html.escape(text or "")})  # shown as text, never as HTML
             chat.append({"role": "assistant", "content": "……"})
             yield "", chat, state, gr.skip(), gr.skip()
-            answer, exchange = service.answer(text, state.history)
+            generated = ""
+            for item in service.answer_stream(text, state.history, answer_mode == MODE_GENERATIVE):
+                if isinstance(item, str):  # unverified text as it is generated, shown as such
+                    generated += item
+                    chat[-1] = {"role": "assistant", "content": "（生成中，核实后显示）" + html.escape(generated)}
+                    yield "", chat, state, gr.skip(), gr.skip()
+                else:
+                    answer, exchange = item
             rendered = answer_html(answer, exchange)
             lines = rendered.split("\n")
             for count in range(1, len(lines) + 1):  # stream the answer in, line by line
@@ -114,7 +157,7 @@ def build_app(service: ChatService, settings: Settings) -> gr.Blocks:
 
         outputs = [question, chatbot, conversation, sources, article]
         for trigger in (send.click, question.submit):
-            trigger(respond, [question, chatbot, conversation], outputs, api_visibility="private")
+            trigger(respond, [question, chatbot, conversation, mode], outputs, api_visibility="private")
 
         def feedback(state: Conversation, data: gr.LikeData) -> None:
             exchange = state.exchange_of_message.get(data.index if isinstance(data.index, int) else data.index[0])

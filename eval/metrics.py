@@ -114,6 +114,7 @@ def figures(results: list[ItemResult]) -> dict[str, float | None]:
     unanswerable = [r for r in results if not r.item["answerable"]]
     ranks = [r.rank for r in answerable]
     latencies = sorted(r.output.get("latency_ms", 0.0) for r in results)
+    first_tokens = sorted(r.output.get("first_token_ms", r.output.get("latency_ms", 0.0)) for r in results)
     citations = sum(r.citations for r in results)
     return {
         "items": len(results),
@@ -129,4 +130,5 @@ def figures(results: list[ItemResult]) -> dict[str, float | None]:
         "false_refusal_rate": share([r.refused for r in answerable]),
         "latency_p50_ms": statistics.median(latencies) if latencies else None,
         "latency_p95_ms": latencies[min(len(latencies) - 1, int(0.95 * len(latencies)))] if latencies else None,
+        "first_token_p50_ms": statistics.median(first_tokens) if first_tokens else None,
     }

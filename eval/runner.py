@@ -23,7 +23,7 @@ LABELS = {
     "citation_recall": "citation recall", "citation_precision": "citation precision",
     "verbatim_rate": "verbatim rate", "refusal_recall": "refusal recall",
     "false_refusal_rate": "false-refusal rate", "latency_p50_ms": "latency p50 (ms)",
-    "latency_p95_ms": "latency p95 (ms)",
+    "latency_p95_ms": "latency p95 (ms)", "first_token_p50_ms": "time to first token p50 (ms)",
 }
 CHART_METRICS = ("hit@1", "hit@5", "answer_accuracy", "citation_recall")
 
@@ -117,9 +117,11 @@ def draw_chart(kinds: dict[str, dict], path: Path) -> None:
 
 def evaluate(
     engine: AnswerEngine, file: Path = EVAL_SET, out: Path | None = None, ablations: bool = False,
-    progress: bool = True,
+    progress: bool = True, generators: dict[str, AnswerEngine] | None = None,
 ) -> dict:
-    """Run the set; write report.md, figures.json and by_kind.png into `out`; return the figures."""
+    """Run the set; write report.md, figures.json and by_kind.png into `out`; return the figures.
+    `ablations` adds BM25-only and dense-only runs; `generators` adds runs of other answer
+    generators (named), side by side with the main extractive run."""
     items = load_items(file)
     sources = {d.id: d.text for d in engine.retriever.corpus.documents.values()}
     problems = {
@@ -133,6 +135,8 @@ def evaluate(
         variant = copy.copy(engine)
         variant.mode = mode
         results[mode] = run(variant, items, progress, label=f"eval ({mode})")
+    for name, other in (generators or {}).items():
+        results[name] = run(other, items, progress, label=f"eval ({name})")
     main = results[engine.mode] if engine.mode in results else next(iter(results.values()))
     runs = {mode: figures(r) for mode, r in results.items()}
     kinds = by_kind(main)
