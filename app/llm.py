@@ -154,12 +154,20 @@ class TransformersBackend:
     @staticmethod
     def _dequantise(directory: Path, gguf_file: str, target: Path) -> None:
         import torch
+        from safetensors.torch import save_model
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
         work = target.with_name(target.name + ".partial")
         shutil.rmtree(work, ignore_errors=True)
         AutoTokenizer.from_pretrained(directory, gguf_file=gguf_file).save_pretrained(work)
-        AutoModelForCausalLM.from_pretrained(directory, gguf_file=gguf_file, dtype=torch.float32).save_pretrained(work)
+        model = AutoModelForCausalLM.from_pretrained(directory, gguf_file=gguf_file, dtype=torch.float32)
+        # transformers will not save_pretrained() a GGUF-loaded model; the weights are plain
+        # float32 tensors by now, so write them and a config without the quantisation note.
+        if hasattr(model.config, "quantization_config"):
+            del model.config.quantization_config
+        model.config.save_pretrained(work)
+        model.generation_config.save_pretrained(work)
+        save_model(model, str(work / "model.safetensors"))  # handles the tied embedding
         shutil.rmtree(target, ignore_errors=True)
         work.rename(target)
 
