@@ -80,9 +80,9 @@ class RefusalPolicy:
     overrides; then the cosine alone. Questions without
     Chinese match Chinese text at lower cosines, so they get their own bound."""
 
-    refuse_below_dense: float
-    accept_foreign_above_dense: float
-    refuse_below_dense_other_script: float
+    refuse_below_dense: float = 0.82
+    accept_foreign_above_dense: float = 0.90
+    refuse_below_dense_other_script: float = 0.78
 
     def should_refuse(self, signals: ScopeSignals) -> bool:
         if signals.unknown_year or (signals.foreign_name and not signals.other_script):
@@ -101,7 +101,7 @@ class AnswerEngine:
     ) -> None:
         self.retriever = retriever
         self.generator = generator or ExtractiveGenerator(retriever)
-        self.policy = policy or RefusalPolicy(0.82, 0.90, 0.78)
+        self.policy = policy or RefusalPolicy()
         self.top_k = top_k
         self.mode = mode
         self.max_question_chars = max_question_chars
@@ -179,7 +179,7 @@ class AnswerEngine:
         if refuse:
             return self._refuse(base)
         generation_started = time.perf_counter()
-        draft = self.generator.generate(clean.text, query, passages, on_token=on_token)
+        draft = self.generator.generate(text, query, passages, on_token=on_token)  # the resolved question
         if draft.first_token_ms is not None:
             base.first_token_ms = (generation_started - started) * 1000 + draft.first_token_ms
         return self._finish(base, draft)
