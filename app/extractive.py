@@ -97,7 +97,9 @@ class ExtractiveGenerator:
         quotes = self._best_sentences(query, best.chunk)
         # When the runner-up tells the same story from the other part of the article
         # (done in 2022 / planned for 2023), show both, each under its period.
-        other = next((p for p in facts[1:5] if p.chunk.period != best.chunk.period), None)
+        # Searched again without the question's year preference, which would bury it.
+        unbiased = self.retriever.search(query, k=5)
+        other = next((p for p in unbiased if p.chunk.period != best.chunk.period and p.chunk.kind != "slogan"), None)
         if other and other.lexical > 0 and other.cosine >= best.cosine - 0.03:
             quotes += self._best_sentences(query, other.chunk)[:1]
         return quotes
