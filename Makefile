@@ -3,7 +3,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install install-llm app ask index test lint bench browser clean
+.PHONY: install install-llm app ask index test lint bench bench-scale load browser clean
 
 # torch goes first and pinned: 2.13.0 is the CPU build; an unpinned torch pulls a multi-GB CUDA build.
 $(STAMP): pyproject.toml
@@ -50,6 +50,14 @@ test: install install-llm browser
 
 bench: install
 	$(PY) eval/bench.py
+
+# How cost grows with the corpus: 10k, 100k, 1M synthetic chunks (~25 min, ~6 GB of memory).
+bench-scale: install
+	$(PY) eval/bench_scale.py
+
+# 50 simulated residents for 60 s against a server it starts on 127.0.0.1, then stops.
+load: install
+	$(PY) eval/load.py
 
 clean:
 	rm -rf $(VENV) .cache .pytest_cache .ruff_cache *.egg-info

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -169,16 +170,24 @@ def batch_answer(engine, line: str, number: int) -> dict:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    from .exchange_log import ExchangeLog
-    from .web import ChatService, build_app, launch
-
     overrides = {k: v for k, v in (("host", args.host), ("port", args.port)) if v is not None}
     settings = _settings(args).model_copy(update=overrides)
+    # The app writes only into its two directories: Gradio's temporary files (the staff
+    # desk's downloads) into the data directory, matplotlib's font list (Gradio imports
+    # it) into the cache. Both libraries read these variables on import.
+    os.environ.setdefault("GRADIO_TEMP_DIR", str(settings.data_dir / "gradio-tmp"))
+    os.environ.setdefault("MPLCONFIGDIR", str(settings.cache_dir / "matplotlib"))
+    from .exchange_log import ExchangeLog
+    from .ratelimit import RateLimiter
+    from .web import ChatService, build_app, launch
+
     if settings.host not in ("127.0.0.1", "localhost", "::1"):
         _log(f"Listening on {settings.host}: the chat page is reachable from other machines.")
     _log("Loading the model and the index (built on first run; this can take a minute) …")
-    engine = _engine(args)
-    service = ChatService(engine, ExchangeLog(settings.data_dir / "exchanges.sqlite3"))
+    engine = _engine(args, settings=settings)
+    engine.warm_up()
+    limiter = RateLimiter(settings.rate_limit_per_minute, settings.rate_limit_burst)
+    service = ChatService(engine, ExchangeLog(settings.data_dir / "exchanges.sqlite3"), limiter)
     _log(f"Ready: http://{settings.host}:{settings.port}  (staff desk {'on' if settings.staff_enabled() else 'off'})")
     launch(build_app(service, settings), settings)
     return 0

@@ -119,6 +119,11 @@ class AnswerEngine:
         answer.latency_ms = (time.perf_counter() - started) * 1000
         return answer
 
+    def warm_up(self) -> None:
+        """Answers one question so that lazily loaded parts (jieba's part-of-speech model,
+        about 1 s) are ready before the first resident asks."""
+        self.answer("2023年南海有什么计划？")
+
     def _answer(
         self, question: object, history: list[Message], on_token: TokenCallback | None, started: float
     ) -> Answer:
@@ -203,7 +208,7 @@ def build_engine(
         settings.index_dir(), documents, embedder, settings.faiss_index, settings.chunk_context,
         log=log, progress=progress, rebuild=rebuild,
     )
-    tokenizer = JiebaTokenizer(quoted_terms(d.text for d in documents))
+    tokenizer = JiebaTokenizer(quoted_terms(d.text for d in documents), settings.cache_dir)
     retriever = Retriever(corpus, embedder, tokenizer, settings.retrieval_weights())
     generator = build_generator(settings, retriever, log)
     policy = RefusalPolicy(

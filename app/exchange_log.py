@@ -2,7 +2,8 @@
 
 Each write is its own committed transaction with synchronous=FULL, so a crash or kill
 loses nothing that was committed. The source document's sha256 is stored with each
-exchange, so old citations stay checkable after the source changes."""
+exchange, and each source text once by that hash, so old citations stay checkable
+against the text they were answered from after the source changes."""
 
 from __future__ import annotations
 
@@ -31,6 +32,10 @@ CREATE TABLE IF NOT EXISTS exchanges (
     error TEXT
 );
 CREATE INDEX IF NOT EXISTS exchanges_time ON exchanges(time);
+CREATE TABLE IF NOT EXISTS sources (  -- every source text answered from, by its sha256
+    sha256 TEXT PRIMARY KEY,
+    text TEXT NOT NULL
+);
 """
 
 
@@ -80,6 +85,23 @@ class ExchangeLog:
                 ),
             )
             return int(cursor.lastrowid)
+
+    def remember_sources(self, sources: dict[str, str], texts: dict[str, str]) -> None:
+        """Keeps each document's text under its sha256 ({doc id: sha256}, {doc id: text})."""
+        with self._connect() as db:
+            db.executemany(
+                "INSERT OR IGNORE INTO sources (sha256, text) VALUES (?, ?)",
+                [(sha, texts[doc]) for doc, sha in sources.items()],
+            )
+
+    def source_texts(self, exchange: Exchange) -> dict[str, str]:
+        """{doc id: text} of the sources `exchange` was answered from, as far as known."""
+        with self._connect() as db:
+            found = {
+                doc: row[0] for doc, sha in exchange.sources.items()
+                if (row := db.execute("SELECT text FROM sources WHERE sha256 = ?", (sha,)).fetchone())
+            }
+        return found
 
     def set_feedback(self, exchange_id: int, liked: bool | None) -> None:
         value = None if liked is None else (1 if liked else -1)

@@ -46,6 +46,10 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 7860
     concurrency_limit: int = 4  # answers computed at once; more requests wait in Gradio's queue
+    # Per client address (README, "Security"); 0 turns the limit off.
+    rate_limit_per_minute: float = 20.0
+    rate_limit_burst: int = 10
+    staff_login_attempts: int = 5  # per client address and quarter of an hour
     data_dir: Path = Field(default_factory=lambda: Path.home() / ".local" / "share" / "nanhai-qa")  # exchange log
     # The staff citation desk exists only when both are set; there is no default password.
     staff_user: str | None = None

@@ -8,7 +8,9 @@ import csv
 import hmac
 import html
 import json
+import math
 import time
+from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -16,6 +18,8 @@ from typing import TYPE_CHECKING
 import gradio as gr
 
 from .exchange_log import Exchange
+from .prompts import render
+from .ratelimit import RateLimiter, client_address
 from .settings import Settings
 
 if TYPE_CHECKING:
@@ -40,15 +44,17 @@ def feedback_mark(value: int | None) -> str:
     return {1: "👍", -1: "👎"}.get(value, "")
 
 
-def rows(exchanges: list[Exchange], documents: dict[str, str]) -> list[list]:
+def rows(exchanges: list[Exchange], texts: Callable[[Exchange], dict[str, str]]) -> list[list]:
+    """`texts(exchange)` gives the source texts the exchange was answered from."""
     return [
-        [e.id, e.time, e.question, "是" if e.refused else "", feedback_mark(e.feedback), check_mark(e, documents),
+        [e.id, e.time, e.question, "是" if e.refused else "", feedback_mark(e.feedback), check_mark(e, texts(e)),
          round(e.latency_ms, 1)]
         for e in exchanges
     ]
 
 
 def detail_html(exchange: Exchange, documents: dict[str, str], current_sources: dict[str, str]) -> str:
+    """`documents`: the texts the exchange was answered from; `current_sources`: today's hashes."""
     parts = [f"<h4>#{exchange.id} · {html.escape(exchange.time)}</h4>",
              f"<p><b>问：</b>{html.escape(exchange.question)}</p>",
              f'<p><b>答：</b><span style="white-space:pre-wrap">{html.escape(exchange.answer)}</span></p>']
@@ -56,7 +62,7 @@ def detail_html(exchange: Exchange, documents: dict[str, str], current_sources: 
         text = documents.get(c["doc"], "")
         ok = citation_ok(c, documents)
         changed = exchange.sources.get(c["doc"]) != current_sources.get(c["doc"])
-        note = "（回答之后原文已改动）" if changed else ""
+        note = "（回答之后原文已改动，按回答时的原文核查）" if changed else ""
         before, quoted, after = text[max(0, c["start"] - 60) : c["start"]], text[c["start"] : c["end"]], text[
             c["end"] : c["end"] + 60
         ]
@@ -91,6 +97,9 @@ def build_staff_tab(service: ChatService, settings: Settings) -> None:
     user = settings.staff_user or ""
     password = settings.staff_password.get_secret_value() if settings.staff_password else ""
 
+    # Each login attempt takes a token: `staff_login_attempts` per quarter of an hour per client.
+    login_limiter = RateLimiter(settings.staff_login_attempts / 15, settings.staff_login_attempts)
+
     def authorised(logged_in: bool) -> None:
         if not logged_in:
             raise gr.Error("请先登录。")
@@ -117,22 +126,26 @@ def build_staff_tab(service: ChatService, settings: Settings) -> None:
                 export_button = gr.Button("导出（CSV 和 JSONL）")
                 files = gr.File(label="导出文件", file_count="multiple")
 
-        def do_login(given_user: str, given_password: str) -> tuple:
+        def do_login(given_user: str, given_password: str, request: gr.Request) -> tuple:
+            wait = login_limiter.wait_seconds(client_address(request))
+            if wait:
+                return False, gr.update(), gr.update(visible=False), render("staff_login_limited",
+                                                                            minutes=math.ceil(wait / 60))
             ok = hmac.compare_digest(given_user.encode(), user.encode()) & hmac.compare_digest(
                 given_password.encode(), password.encode()
             )
             if not ok:
-                return False, gr.update(), gr.update(visible=False), "用户名或密码不对。"
+                return False, gr.update(), gr.update(visible=False), render("staff_login_failed")
             return True, gr.update(visible=False), gr.update(visible=True), ""
 
         def listing(logged: bool, refused: bool, disliked: bool, text: str) -> list[list]:
             authorised(logged)
-            return rows(service.log.recent(refused_only=refused, disliked_only=disliked, text=text), service.documents)
+            return rows(service.log.recent(refused_only=refused, disliked_only=disliked, text=text), service.texts_of)
 
         def one(logged: bool, exchange_id: float | None) -> str:
             authorised(logged)
             found = service.log.get(int(exchange_id or 0))
-            return detail_html(found, service.documents, service.sources) if found else "没有这一条。"
+            return detail_html(found, service.texts_of(found), service.sources) if found else "没有这一条。"
 
         def do_export(logged: bool, refused: bool, disliked: bool, text: str) -> list[str]:
             authorised(logged)

@@ -16,6 +16,18 @@ _MARKUP = re.compile(
 )
 
 
+# Scripts the embedding model and the lexical index read: Chinese (with Japanese kana and
+# bopomofo, which share its text) and Latin letters. A question mostly in other letters
+# (Thai, Arabic, Tibetan, …) would be matched on its digits alone.
+READABLE_SCRIPTS = ("CJK", "LATIN", "FULLWIDTH LATIN", "HIRAGANA", "KATAKANA", "BOPOMOFO")
+
+
+def readable(text: str) -> bool:
+    letters = [ch for ch in text if ch.isalpha()]
+    known = sum(unicodedata.name(ch, "").startswith(READABLE_SCRIPTS) for ch in letters)
+    return not letters or known * 2 >= len(letters)
+
+
 @dataclass
 class CleanQuestion:
     text: str
@@ -33,6 +45,8 @@ def clean_question(raw: object, max_chars: int) -> CleanQuestion:
     text = re.sub(r"\s+", " ", _MARKUP.sub(" ", text)).strip()
     if not _LETTER_OR_DIGIT.search(text):  # punctuation or emoji only
         return CleanQuestion("", error=render("error_no_words"))
+    if not readable(text):
+        return CleanQuestion("", error=render("error_unsupported_script"))
     notices = []
     if len(text) > max_chars:
         text = text[:max_chars]

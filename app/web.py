@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import html
+import math
 import queue
 import threading
 from collections.abc import Iterator
@@ -12,9 +13,11 @@ from dataclasses import dataclass, field
 import gradio as gr
 
 from .engine import AnswerEngine
-from .exchange_log import ExchangeLog
+from .exchange_log import Exchange, ExchangeLog
 from .extractive import ExtractiveGenerator
 from .models import Answer, Citation, Message, parse_history
+from .prompts import render
+from .ratelimit import RateLimiter, client_address
 from .render import CLICK_SCRIPT, CSS, answer_html, article_html, sources_html
 from .settings import Settings
 from .staff import build_staff_tab
@@ -47,9 +50,10 @@ class ChatService:
     """Shared by all sessions: the engine is loaded once and only read. With a generative
     backend configured, residents can switch between it and the extractive answers."""
 
-    def __init__(self, engine: AnswerEngine, log: ExchangeLog) -> None:
+    def __init__(self, engine: AnswerEngine, log: ExchangeLog, limiter: RateLimiter | None = None) -> None:
         self.engine = engine
         self.log = log
+        self.limiter = limiter or RateLimiter(0, 1)
         self.generative = engine.generator.name != "extractive"
         self.extractive = engine
         if self.generative:
@@ -59,6 +63,16 @@ class ChatService:
         self.documents = {doc.id: doc.text for doc in corpus.documents.values()}
         self.titles = {doc.id: doc.title for doc in corpus.documents.values()}
         self.sources = dict(corpus.manifest["sources"])
+        log.remember_sources(self.sources, self.documents)
+
+    def texts_of(self, exchange: Exchange) -> dict[str, str]:
+        """The source texts `exchange` was answered from (today's where unknown)."""
+        return {**self.documents, **self.log.source_texts(exchange)}
+
+    def too_fast(self, request: gr.Request | None) -> str | None:
+        """The message for a client over its rate limit, else None. Such requests are not logged."""
+        wait = self.limiter.wait_seconds(client_address(request))
+        return render("error_rate_limited", seconds=math.ceil(wait)) if wait else None
 
     def answer(
         self, question: str, history: list[Message], generative: bool = True, on_token=None
@@ -85,9 +99,11 @@ class ChatService:
             raise gr.Error("回答失败，请再试一次。")
         yield result[0]
 
-    def ask_api(self, question: str, history: list[dict] | None = None) -> dict:
+    def ask_api(self, question: str, history: list[dict] | None = None, request: gr.Request = None) -> dict:
         """ask(question, history) → the same JSON as `nanhai-qa ask --json`."""
         try:
+            if message := self.too_fast(request):
+                raise ValueError(message)
             messages = parse_history(history)
         except ValueError as e:
             return {"answer": "", "refused": False, "citations": [], "retrieved": [], "latency_ms": 0.0,
@@ -130,9 +146,15 @@ def build_app(service: ChatService, settings: Settings) -> gr.Blocks:
                 with gr.Accordion("原文", open=True):
                     article = gr.HTML(service.article(Conversation()), elem_id="article", elem_classes="article-view")
 
-        def respond(text: str, chat: list, state: Conversation, answer_mode: str) -> Iterator[tuple]:
+        def respond(
+            text: str, chat: list, state: Conversation, answer_mode: str, request: gr.Request
+        ) -> Iterator[tuple]:
             chat = list(chat or [])
             chat.append({"role": "user", "content": html.escape(text or "")})  # shown as text, never as HTML
+            if message := service.too_fast(request):
+                chat.append({"role": "assistant", "content": html.escape(message)})
+                yield text, chat, state, gr.skip(), gr.skip()  # the question stays, to send again
+                return
             chat.append({"role": "assistant", "content": "……"})
             yield "", chat, state, gr.skip(), gr.skip()
             generated = ""

@@ -83,7 +83,7 @@ class Retriever:
         w = self.weights
         _, dense_ids = search_all(self.corpus.faiss_index, query.vector, w.candidates)
         lexical = self.bm25.scores(list(query.words)) if query.words else np.zeros(n, np.float32)
-        lexical_ids = np.argsort(-lexical, kind="stable")[: w.candidates]
+        lexical_ids = _top(lexical, w.candidates)
         lexical_ids = lexical_ids[lexical[lexical_ids] > 0]
         candidates = np.unique(np.concatenate([dense_ids, lexical_ids])).astype(np.int64)
         cosine = self.cosines(query, candidates)
@@ -114,6 +114,14 @@ class Retriever:
 def _lexical_text(chunk: Chunk) -> str:
     # The section name joins the chunk's words for BM25: a short tag, not the whole path.
     return embedding_text(chunk, "section")
+
+
+def _top(values: np.ndarray, k: int) -> np.ndarray:
+    """Ids of the k highest values, best first (a partial sort: cheap at a million chunks)."""
+    if len(values) > k:
+        ids = np.argpartition(-values, k)[:k]
+        return ids[np.argsort(-values[ids], kind="stable")]
+    return np.argsort(-values, kind="stable")
 
 
 def _ranks(values: np.ndarray) -> np.ndarray:

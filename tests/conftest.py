@@ -11,10 +11,12 @@ import pytest
 
 from app.engine import AnswerEngine, build_engine
 from app.settings import DEFAULT_CORPUS, Settings
+from eval.server import LocalServer
 from ingest import Document, read_document
 
 ROOT = Path(__file__).resolve().parent.parent
 TEST_CACHE = ROOT / ".cache" / "test"
+OUTPUT = ROOT / "test-output"
 
 
 @pytest.fixture(scope="session")
@@ -40,3 +42,52 @@ def embedder(settings: Settings):
 
     return load_embedder(settings.embedding_model, settings.cache_dir, log=lambda m: None,
                          runtime="sentence-transformers")
+
+
+# The app as a separate server process, and a real browser (tests/test_web.py, tests/test_faults.py).
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_FLAGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+    "--disable-component-update", "--no-first-run",
+]
+STAFF = {"NANHAI_QA_STAFF_USER": "staff", "NANHAI_QA_STAFF_PASSWORD": "test-only-secret"}
+
+
+def server_with(data_dir: Path, extra_env: dict[str, str]) -> LocalServer:
+    # The rate limit is off here (many questions from one address); tests of it set their own.
+    env = {"NANHAI_QA_CACHE_DIR": str(TEST_CACHE), "NANHAI_QA_RATE_LIMIT_PER_MINUTE": "0"}
+    return LocalServer(data_dir, {**env, **{key: None for key in STAFF}, **extra_env})
+
+
+@pytest.fixture(scope="module")
+def browser():
+    playwright = pytest.importorskip("playwright.sync_api")
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: apt-get install -y chromium (see .ci/run)")
+    with playwright.sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+        yield chromium
+        chromium.close()
+
+
+def client_of(server: LocalServer):
+    from gradio_client import Client
+
+    return Client(server.url, verbose=False)
+
+
+def open_page(browser, server: LocalServer):
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page.goto(server.url)
+    page.wait_for_selector("#question textarea", timeout=60_000)
+    return page
+
+
+def ask_in_page(page, question: str) -> None:
+    before = page.locator("#chat .message.bot").count()
+    page.fill("#question textarea", question)
+    page.click("#send")
+    page.wait_for_function(
+        "n => document.querySelectorAll('#chat .message.bot').length > n", arg=before, timeout=60_000
+    )
+    page.wait_for_timeout(1500)  # the answer streams in

@@ -42,7 +42,7 @@ def test_citation_checks_and_exports(tmp_path, engine):
     assert "✗" in detail_html(tampered, documents, sources)
     changed = {k: "0" * 64 for k in sources}
     assert "原文已改动" in detail_html(exchange, documents, changed)
-    assert rows([exchange], documents)[0][5] == "✓ 4/4"
+    assert rows([exchange], lambda e: documents)[0][5] == "✓ 4/4"
     csv_path, jsonl_path = export([exchange], tmp_path / "exports")
     with open(csv_path, encoding="utf-8-sig") as f:
         assert list(csv.DictReader(f))[0]["question"] == "今年乡村振兴怎么做？"

@@ -3,99 +3,27 @@ gradio_client and by a real Chromium through Playwright."""
 
 from __future__ import annotations
 
-import os
-import socket
 import sqlite3
-import subprocess
-import sys
-import time
-import urllib.request
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT, TEST_CACHE
-
-OUTPUT = ROOT / "test-output"
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_FLAGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--no-first-run",
-]
-STAFF = {"NANHAI_QA_STAFF_USER": "staff", "NANHAI_QA_STAFF_PASSWORD": "test-only-secret"}
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class Server:
-    def __init__(self, data_dir: Path, extra_env: dict[str, str]) -> None:
-        self.data_dir = data_dir
-        self.env = dict(os.environ, NANHAI_QA_CACHE_DIR=str(TEST_CACHE), NANHAI_QA_DATA_DIR=str(data_dir), **extra_env)
-        for key in STAFF:
-            if key not in extra_env:
-                self.env.pop(key, None)
-        self.process: subprocess.Popen | None = None
-        self.url = ""
-
-    def start(self) -> Server:
-        port = _free_port()
-        self.url = f"http://127.0.0.1:{port}"
-        self.log = (self.data_dir / f"server-{port}.log").open("w")
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "app.cli", "serve", "--port", str(port)], env=self.env,
-            stdout=self.log, stderr=subprocess.STDOUT,
-        )
-        deadline = time.time() + 180
-        while time.time() < deadline:
-            assert self.process.poll() is None, (self.data_dir / f"server-{port}.log").read_text()
-            try:
-                urllib.request.urlopen(self.url, timeout=2)
-                return self
-            except OSError:
-                time.sleep(0.5)
-        raise TimeoutError("the server did not come up in 180 s")
-
-    def stop(self) -> None:
-        if self.process and self.process.poll() is None:
-            self.process.terminate()
-            self.process.wait(timeout=30)
-        self.log.close()
+from eval.server import LocalServer
+from tests.conftest import OUTPUT, STAFF, ask_in_page, client_of, open_page, server_with
 
 
 @pytest.fixture(scope="module")
-def staff_server(tmp_path_factory) -> Iterator[Server]:
-    server = Server(tmp_path_factory.mktemp("data"), STAFF).start()
+def staff_server(tmp_path_factory) -> Iterator[LocalServer]:
+    server = server_with(tmp_path_factory.mktemp("data"), STAFF).start()
     yield server
     server.stop()
 
 
 @pytest.fixture(scope="module")
-def public_server(tmp_path_factory) -> Iterator[Server]:
-    server = Server(tmp_path_factory.mktemp("data"), {}).start()
+def public_server(tmp_path_factory) -> Iterator[LocalServer]:
+    server = server_with(tmp_path_factory.mktemp("data"), {}).start()
     yield server
     server.stop()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    playwright = pytest.importorskip("playwright.sync_api")
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} is missing: apt-get install -y chromium (see .ci/run)")
-    with playwright.sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
-        yield chromium
-        chromium.close()
-
-
-def _client(server: Server):
-    from gradio_client import Client
-
-    return Client(server.url, verbose=False)
 
 
 def _quotes_are_verbatim(result: dict, article) -> None:
@@ -104,7 +32,7 @@ def _quotes_are_verbatim(result: dict, article) -> None:
 
 
 def test_api_answers_with_citations_and_refuses(staff_server, article):
-    client = _client(staff_server)
+    client = client_of(staff_server)
     number = client.predict("2022年新认定了几家隐形冠军企业？", [], api_name="/ask")
     assert "39家" in number["answer"] and number["citations"] and len(number["retrieved"]) >= 5
     listing = client.predict("今年乡村振兴怎么做？", [], api_name="/ask")
@@ -122,30 +50,15 @@ def test_api_answers_with_citations_and_refuses(staff_server, article):
 
 def test_only_the_ask_endpoint_is_exposed(public_server, staff_server):
     for server in (public_server, staff_server):
-        api = _client(server).view_api(print_info=False, return_format="dict")
+        api = client_of(server).view_api(print_info=False, return_format="dict")
         assert list(api["named_endpoints"]) == ["/ask"] and not api["unnamed_endpoints"]
-
-
-def _open(browser, server: Server):
-    page = browser.new_page(viewport={"width": 1400, "height": 1000})
-    page.goto(server.url)
-    page.wait_for_selector("#question textarea", timeout=60_000)
-    return page
-
-
-def _ask(page, question: str) -> None:
-    before = page.locator("#chat .message.bot").count()
-    page.fill("#question textarea", question)
-    page.click("#send")
-    page.wait_for_function(
-        "n => document.querySelectorAll('#chat .message.bot').length > n", arg=before, timeout=60_000
-    )
-    page.wait_for_timeout(1500)  # the answer streams in
+        parameters = [p["parameter_name"] for p in api["named_endpoints"]["/ask"]["parameters"]]
+        assert parameters == ["question", "history"]  # the client's address is not a parameter
 
 
 def test_browser_marker_click_highlights_the_quoted_span(browser, staff_server):
-    page = _open(browser, staff_server)
-    _ask(page, "2022年新认定了几家隐形冠军企业？")
+    page = open_page(browser, staff_server)
+    ask_in_page(page, "2022年新认定了几家隐形冠军企业？")
     marker = page.locator("#chat a.cite").first
     assert marker.inner_text() == "[1]"
     marker.click()
@@ -163,10 +76,10 @@ def test_browser_marker_click_highlights_the_quoted_span(browser, staff_server):
 
 
 def test_browser_shows_script_as_text(browser, staff_server):
-    page = _open(browser, staff_server)
+    page = open_page(browser, staff_server)
     dialogs: list[str] = []
     page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
-    _ask(page, "<script>alert('x')</script><img src=x onerror=alert(2)>")
+    ask_in_page(page, "<script>alert('x')</script><img src=x onerror=alert(2)>")
     user_bubble = page.locator("#chat .message.user").last
     assert "<script>alert('x')</script>" in user_bubble.inner_text()
     assert "没看懂" in page.locator("#chat .message.bot").last.inner_text()  # markup is not a question
@@ -176,15 +89,15 @@ def test_browser_shows_script_as_text(browser, staff_server):
 
 
 def test_staff_tab_absent_without_credentials(browser, public_server):
-    page = _open(browser, public_server)
+    page = open_page(browser, public_server)
     assert page.get_by_role("tab", name="引用核查").count() == 0
     page.close()
 
 
 def test_staff_desk_lists_exchanges_with_checks_and_feedback_survives_restart(browser, staff_server, tmp_path):
-    _client(staff_server).predict("2022年新认定了几家隐形冠军企业？", [], api_name="/ask")  # API exchanges are logged
-    page = _open(browser, staff_server)
-    _ask(page, "高企数量突破了多少家？")
+    client_of(staff_server).predict("2022年新认定了几家隐形冠军企业？", [], api_name="/ask")  # API exchanges are logged
+    page = open_page(browser, staff_server)
+    ask_in_page(page, "高企数量突破了多少家？")
     page.locator("#chat button[aria-label='Dislike']").last.click()
     page.wait_for_timeout(1000)
 
@@ -212,5 +125,5 @@ def test_staff_desk_lists_exchanges_with_checks_and_feedback_survives_restart(br
         rows = db.execute("SELECT question, feedback FROM exchanges WHERE feedback IS NOT NULL").fetchall()
         assert ("高企数量突破了多少家？", -1) in rows
         assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-    api = _client(staff_server).predict("高企数量突破了多少家？", [], api_name="/ask")
+    api = client_of(staff_server).predict("高企数量突破了多少家？", [], api_name="/ask")
     assert "3600家" in api["answer"]

@@ -1,0 +1,179 @@
+"""Bounded load test of the chat app on loopback: simulated residents ask the eval set's
+questions (follow-ups with their history) through gradio_client's `/ask`, each pausing
+to read between questions, for a fixed time; then it stops by itself and prints
+throughput, latency percentiles, errors and the server's peak memory.
+
+By default it starts its own server (a temporary data folder, the usual model and index
+cache) and stops it at the end; `--url` drives one already running on 127.0.0.1 instead
+(`--pid` then names its process for the memory figure). Each simulated resident sends
+its own X-Forwarded-For address, as a reverse proxy on the same host would, so the
+per-client rate limit applies to each resident separately.
+
+    python eval/load.py                       # 50 residents, 60 s, 2-8 s reading time
+    python eval/load.py --think 0 0 --no-rate-limit   # saturation: no pauses, no limit
+
+Exit status 1 when any request failed."""
+
+from __future__ import annotations
+
+import argparse
+import ipaddress
+import json
+import random
+import socket
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlparse
+
+import numpy as np
+import psutil
+
+from eval.server import LocalServer
+
+EVAL_SET = Path(__file__).resolve().parent / "questions.jsonl"
+MAX_USERS, MAX_SECONDS = 200, 600
+
+
+@dataclass
+class Tally:
+    latencies_ms: list[float] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    refused: int = 0
+    rate_limited: int = 0
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+def resident(number: int, url: str, items: list[dict], deadline: float, think: tuple[float, float],
+             tally: Tally, rate_message: str) -> None:
+    from gradio_client import Client
+
+    rng = random.Random(number)
+    try:
+        client = Client(url, verbose=False, headers={"X-Forwarded-For": f"10.0.{number // 250}.{number % 250 + 1}"})
+    except Exception as e:  # noqa: BLE001 - every failure is counted and reported
+        with tally.lock:
+            tally.errors.append(f"connect: {type(e).__name__}: {e}")
+        return
+    while time.time() < deadline:
+        item = rng.choice(items)
+        started = time.perf_counter()
+        try:
+            result = client.predict(item["question"], item.get("history") or [], api_name="/ask")
+            problem = result.get("error") if isinstance(result, dict) else f"unexpected reply {result!r:.80}"
+        except Exception as e:  # noqa: BLE001
+            result, problem = {}, f"{type(e).__name__}: {e}"
+        elapsed = (time.perf_counter() - started) * 1000
+        with tally.lock:
+            if problem and rate_message in problem:
+                tally.rate_limited += 1
+            elif problem:
+                tally.errors.append(problem)
+            else:
+                tally.latencies_ms.append(elapsed)
+                tally.refused += bool(result.get("refused"))
+        time.sleep(rng.uniform(*think))
+
+
+def peak_memory(pid: int, stop: threading.Event, peak: list[float]) -> None:
+    """Samples the server's resident memory (with any child processes) every 0.2 s."""
+    process = psutil.Process(pid)
+    while not stop.wait(0.2):
+        try:
+            rss = process.memory_info().rss + sum(c.memory_info().rss for c in process.children(recursive=True))
+        except psutil.Error:
+            return
+        peak[0] = max(peak[0], rss / 2**20)
+
+
+def on_loopback(url: str) -> bool:
+    host = urlparse(url).hostname or ""
+    try:
+        return all(ipaddress.ip_address(info[4][0]).is_loopback for info in socket.getaddrinfo(host, None))
+    except (OSError, ValueError):
+        return False
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--users", type=int, default=50)
+    parser.add_argument("--seconds", type=float, default=60)
+    parser.add_argument("--think", type=float, nargs=2, default=[2.0, 8.0], metavar=("MIN", "MAX"),
+                        help="seconds each resident pauses between questions (uniform)")
+    parser.add_argument("--url", help="a running app on 127.0.0.1 (default: start one)")
+    parser.add_argument("--pid", type=int, help="with --url: the server's process id, for its memory")
+    parser.add_argument("--no-rate-limit", action="store_true", help="start the server without the rate limit")
+    parser.add_argument("--json", type=Path, help="also write the figures here")
+    args = parser.parse_args()
+    if not (1 <= args.users <= MAX_USERS and 0 < args.seconds <= MAX_SECONDS):
+        parser.error(f"--users must be 1…{MAX_USERS} and --seconds at most {MAX_SECONDS}")
+    if args.url and not on_loopback(args.url):
+        parser.error("load tests target loopback only (127.0.0.1)")
+    from app.prompts import prompt
+
+    rate_message = prompt("error_rate_limited").split("{")[0]
+    items = [json.loads(line) for line in EVAL_SET.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+    server = None
+    with tempfile.TemporaryDirectory(prefix="nanhai-load-") as data_dir:
+        if not args.url:
+            env = {"NANHAI_QA_RATE_LIMIT_PER_MINUTE": "0"} if args.no_rate_limit else {}
+            print("Starting the app …", file=sys.stderr, flush=True)
+            server = LocalServer(Path(data_dir), env).start()
+        url, pid = (args.url, args.pid) if args.url else (server.url, server.pid)
+        try:
+            figures = run(url, pid, items, args, rate_message)
+        finally:
+            if server:
+                server.stop()
+    print_figures(figures)
+    if args.json:
+        args.json.write_text(json.dumps(figures, indent=1))
+    return 1 if figures["errors"] else 0
+
+
+def run(url: str, pid: int | None, items: list[dict], args: argparse.Namespace, rate_message: str) -> dict:
+    tally, stop, peak = Tally(), threading.Event(), [0.0]
+    sampler = threading.Thread(target=peak_memory, args=(pid, stop, peak), daemon=True) if pid else None
+    if sampler:
+        sampler.start()
+    started = time.time()
+    deadline = started + args.seconds
+    threads = [
+        threading.Thread(target=resident, args=(i, url, items, deadline, tuple(args.think), tally, rate_message),
+                         daemon=True)
+        for i in range(args.users)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:  # a request in flight at the deadline may finish; bounded all the same
+        thread.join(timeout=max(0.0, deadline - time.time()) + 120)
+    elapsed = time.time() - started
+    stop.set()
+    latencies = np.array(tally.latencies_ms or [0.0])
+    return {
+        "users": args.users, "seconds": round(elapsed, 1), "think_s": list(args.think),
+        "answers": len(tally.latencies_ms), "throughput_per_s": round(len(tally.latencies_ms) / elapsed, 2),
+        "latency_ms": {f"p{q}": round(float(np.percentile(latencies, q)), 1) for q in (50, 95, 99)},
+        "errors": len(tally.errors), "error_examples": sorted(set(tally.errors))[:5],
+        "refused": tally.refused, "rate_limited": tally.rate_limited,
+        "server_peak_rss_mb": round(peak[0], 1) if pid else None,
+    }
+
+
+def print_figures(f: dict) -> None:
+    latency = f["latency_ms"]
+    print(f"{f['users']} residents for {f['seconds']} s (reading {f['think_s'][0]}–{f['think_s'][1]} s)")
+    print(f"answers {f['answers']}  throughput {f['throughput_per_s']}/s  "
+          f"latency p50 {latency['p50']} ms  p95 {latency['p95']} ms  p99 {latency['p99']} ms")
+    print(f"errors {f['errors']}  refused {f['refused']}  rate-limited {f['rate_limited']}  "
+          f"server peak memory {f['server_peak_rss_mb']} MB")
+    for example in f["error_examples"]:
+        print(f"  error: {example}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
