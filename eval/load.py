@@ -25,6 +25,7 @@ import sys
 import tempfile
 import threading
 import time
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlparse
@@ -52,6 +53,7 @@ def resident(number: int, url: str, items: list[dict], deadline: float, think: t
     from gradio_client import Client
 
     rng = random.Random(number)
+    time.sleep(rng.uniform(0, think[1]))  # residents arrive over the first pause, not all in one instant
     try:
         client = Client(url, verbose=False, headers={"X-Forwarded-For": f"10.0.{number // 250}.{number % 250 + 1}"})
     except Exception as e:  # noqa: BLE001 - every failure is counted and reported
@@ -75,7 +77,7 @@ def resident(number: int, url: str, items: list[dict], deadline: float, think: t
             else:
                 tally.latencies_ms.append(elapsed)
                 tally.refused += bool(result.get("refused"))
-        time.sleep(rng.uniform(*think))
+        time.sleep(max(0.0, min(rng.uniform(*think), deadline - time.time())))
 
 
 def peak_memory(pid: int, stop: threading.Event, peak: list[float]) -> None:
@@ -87,6 +89,15 @@ def peak_memory(pid: int, stop: threading.Event, peak: list[float]) -> None:
         except psutil.Error:
             return
         peak[0] = max(peak[0], rss / 2**20)
+
+
+def cpu_seconds(pid: int | None) -> float:
+    """User and system CPU time of process `pid` (None: this one), children included."""
+    try:
+        times = psutil.Process(pid).cpu_times()
+    except psutil.Error:
+        return 0.0
+    return times.user + times.system + times.children_user + times.children_system
 
 
 def on_loopback(url: str) -> bool:
@@ -106,10 +117,11 @@ def main() -> int:
     parser.add_argument("--url", help="a running app on 127.0.0.1 (default: start one)")
     parser.add_argument("--pid", type=int, help="with --url: the server's process id, for its memory")
     parser.add_argument("--no-rate-limit", action="store_true", help="start the server without the rate limit")
+    parser.add_argument("--processes", type=int, default=4, help="worker processes the residents are spread over")
     parser.add_argument("--json", type=Path, help="also write the figures here")
     args = parser.parse_args()
-    if not (1 <= args.users <= MAX_USERS and 0 < args.seconds <= MAX_SECONDS):
-        parser.error(f"--users must be 1…{MAX_USERS} and --seconds at most {MAX_SECONDS}")
+    if not (1 <= args.users <= MAX_USERS and 0 < args.seconds <= MAX_SECONDS and 1 <= args.processes <= 16):
+        parser.error(f"--users must be 1…{MAX_USERS}, --seconds at most {MAX_SECONDS}, --processes 1…16")
     if args.url and not on_loopback(args.url):
         parser.error("load tests target loopback only (127.0.0.1)")
     from app.prompts import prompt
@@ -135,32 +147,55 @@ def main() -> int:
     return 1 if figures["errors"] else 0
 
 
-def run(url: str, pid: int | None, items: list[dict], args: argparse.Namespace, rate_message: str) -> dict:
-    tally, stop, peak = Tally(), threading.Event(), [0.0]
-    sampler = threading.Thread(target=peak_memory, args=(pid, stop, peak), daemon=True) if pid else None
-    if sampler:
-        sampler.start()
-    started = time.time()
-    deadline = started + args.seconds
+def residents(numbers: list[int], url: str, items: list[dict], deadline: float, think: tuple[float, float],
+              rate_message: str) -> dict:
+    """One worker process's residents, each in a thread; returns what they saw and its CPU time."""
+    tally = Tally()
     threads = [
-        threading.Thread(target=resident, args=(i, url, items, deadline, tuple(args.think), tally, rate_message),
-                         daemon=True)
-        for i in range(args.users)
+        threading.Thread(target=resident, args=(n, url, items, deadline, think, tally, rate_message), daemon=True)
+        for n in numbers
     ]
     for thread in threads:
         thread.start()
     for thread in threads:  # a request in flight at the deadline may finish; bounded all the same
         thread.join(timeout=max(0.0, deadline - time.time()) + 120)
+    with tally.lock:
+        return {"latencies_ms": list(tally.latencies_ms), "errors": list(tally.errors), "refused": tally.refused,
+                "rate_limited": tally.rate_limited, "cpu_s": cpu_seconds(None)}
+
+
+def run(url: str, pid: int | None, items: list[dict], args: argparse.Namespace, rate_message: str) -> dict:
+    stop, peak = threading.Event(), [0.0]
+    if pid:
+        threading.Thread(target=peak_memory, args=(pid, stop, peak), daemon=True).start()
+    server_cpu = cpu_seconds(pid)
+    started = time.time()
+    deadline = started + args.seconds
+    # Residents are spread over worker processes: in one process, 50 gradio_client threads
+    # would wait on each other for Python's global lock, and the script would measure itself.
+    shares = [list(range(args.users))[i :: args.processes] for i in range(args.processes)]
+    with ProcessPoolExecutor(max_workers=args.processes) as pool:
+        seen = list(pool.map(residents, *zip(*[
+            (share, url, items, deadline, tuple(args.think), rate_message) for share in shares if share
+        ], strict=True)))
     elapsed = time.time() - started
     stop.set()
-    latencies = np.array(tally.latencies_ms or [0.0])
+    server_cpu = cpu_seconds(pid) - server_cpu
+    answered = [ms for part in seen for ms in part["latencies_ms"]]
+    errors = [e for part in seen for e in part["errors"]]
+    latencies = np.array(answered or [0.0])
     return {
         "users": args.users, "seconds": round(elapsed, 1), "think_s": list(args.think),
-        "answers": len(tally.latencies_ms), "throughput_per_s": round(len(tally.latencies_ms) / elapsed, 2),
+        "answers": len(answered), "throughput_per_s": round(len(answered) / elapsed, 2),
         "latency_ms": {f"p{q}": round(float(np.percentile(latencies, q)), 1) for q in (50, 95, 99)},
-        "errors": len(tally.errors), "error_examples": sorted(set(tally.errors))[:5],
-        "refused": tally.refused, "rate_limited": tally.rate_limited,
+        "errors": len(errors), "error_examples": sorted(set(errors))[:5],
+        "refused": sum(part["refused"] for part in seen), "rate_limited": sum(part["rate_limited"] for part in seen),
         "server_peak_rss_mb": round(peak[0], 1) if pid else None,
+        # The server and this script's clients share this machine's cores; the server's CPU
+        # time per answer tells what it could serve alone.
+        "server_cpu_ms_per_answer": round(server_cpu * 1000 / max(1, len(answered)), 1) if pid else None,
+        "load_script_cores_busy": round(sum(part["cpu_s"] for part in seen) / elapsed, 2),
+        "cores": psutil.cpu_count(),
     }
 
 
@@ -171,6 +206,8 @@ def print_figures(f: dict) -> None:
           f"latency p50 {latency['p50']} ms  p95 {latency['p95']} ms  p99 {latency['p99']} ms")
     print(f"errors {f['errors']}  refused {f['refused']}  rate-limited {f['rate_limited']}  "
           f"server peak memory {f['server_peak_rss_mb']} MB")
+    print(f"server CPU per answer {f['server_cpu_ms_per_answer']} ms; this script kept "
+          f"{f['load_script_cores_busy']} of {f['cores']} cores busy")
     for example in f["error_examples"]:
         print(f"  error: {example}")
 
