@@ -194,5 +194,8 @@ def open_index(
         except StaleIndex as e:
             log(f"Index at {directory}: {e}; rebuilding.")
     index = build_index(documents, embedder, faiss_kind, context, progress)
-    save_index(index, directory)
+    try:
+        save_index(index, directory)
+    except OSError as e:  # e.g. a read-only cache: serve from memory, rebuild next start
+        log(f"Index at {directory} could not be saved ({e.strerror or e}); using it from memory.")
     return index, True

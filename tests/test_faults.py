@@ -56,8 +56,15 @@ MATRIX = [
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    server = server_with(tmp_path_factory.mktemp("data"), STAFF).start()
+def elsewhere(tmp_path_factory) -> dict[str, Path]:
+    """A home and a temporary folder of the server's own, to see that it writes nothing there."""
+    return {"HOME": tmp_path_factory.mktemp("home"), "TMPDIR": tmp_path_factory.mktemp("tmp")}
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory, elsewhere):
+    env = {**STAFF, **{key: str(path) for key, path in elsewhere.items()}}
+    server = server_with(tmp_path_factory.mktemp("data"), env).start()
     yield server
     server.stop()
 
@@ -109,6 +116,11 @@ def test_nothing_readable_leaks_into_the_server_output(server):
     output = server.output()
     assert "XYZ123" not in output and "高企数量" not in output
     assert STAFF["NANHAI_QA_STAFF_PASSWORD"] not in output
+
+
+def test_writes_only_into_its_data_and_cache_directories(server, elsewhere):
+    client_of(server).predict("今年乡村振兴怎么做？", [], api_name="/ask")
+    assert not [p for folder in elsewhere.values() for p in folder.rglob("*") if p.is_file()]
 
 
 def test_listens_on_loopback_only(server):

@@ -121,3 +121,11 @@ def test_build_index_embeds_chunks_sentences_and_headings(article, embedder):
     assert len(index.sentence_vectors) == sum(len(c.sentences) for c in article.chunks)
     rural = "奋进2023年 › (二) 坚持以城带乡、城乡互促，焕发城乡融合发展新活力 › 2 深入实施乡村振兴"
     assert rural in index.heading_names
+
+
+def test_an_index_that_cannot_be_saved_is_used_from_memory(tmp_path, article, embedder):
+    # Root ignores file permissions, so an unwritable place is a path through a regular file.
+    (tmp_path / "not-a-folder").write_text("x")
+    log: list[str] = []
+    index, built = open_index(tmp_path / "not-a-folder" / "index", [article], embedder, log=log.append)
+    assert built and index.chunks and len(log) == 2 and "could not be saved" in log[1]
