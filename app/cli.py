@@ -12,7 +12,7 @@ from pydantic import ValidationError
 
 from ingest import IngestError, read_documents
 
-from .models import Answer, parse_history
+from .models import Answer, error_json, parse_history
 from .settings import Settings
 
 
@@ -158,14 +158,12 @@ def batch_answer(engine, line: str, number: int) -> dict:
         if not isinstance(item, dict):
             raise ValueError("each line must be a JSON object")
     except ValueError as e:
-        return {"id": None, "answer": "", "refused": False, "citations": [], "retrieved": [], "latency_ms": 0.0,
-                "error": f"line {number}: not a JSON object ({e})"}
+        return {"id": None, **error_json(f"line {number}: not a JSON object ({e})")}
     item_id = item.get("id")
     try:
         history = parse_history(item.get("history"))
     except ValueError as e:
-        return {"id": item_id, "answer": "", "refused": False, "citations": [], "retrieved": [], "latency_ms": 0.0,
-                "error": f"line {number}: {e}"}
+        return {"id": item_id, **error_json(f"line {number}: {e}")}
     return engine.answer(item.get("question"), history).to_json(item_id)
 
 

@@ -57,6 +57,7 @@ class Exchange:
 class ExchangeLog:
     def __init__(self, path: Path) -> None:
         self.path = path
+        self._texts: dict[str, str] = {}  # sha256 → source text, as read so far
         path.parent.mkdir(parents=True, exist_ok=True)
         with self._connect() as db:
             db.execute("PRAGMA journal_mode=WAL")
@@ -95,13 +96,15 @@ class ExchangeLog:
             )
 
     def source_texts(self, exchange: Exchange) -> dict[str, str]:
-        """{doc id: text} of the sources `exchange` was answered from, as far as known."""
-        with self._connect() as db:
-            found = {
-                doc: row[0] for doc, sha in exchange.sources.items()
-                if (row := db.execute("SELECT text FROM sources WHERE sha256 = ?", (sha,)).fetchone())
-            }
-        return found
+        """{doc id: text} of the sources `exchange` was answered from, as far as known.
+        A text never changes under its hash, so each is read from SQLite once."""
+        missing = [sha for sha in exchange.sources.values() if sha not in self._texts]
+        if missing:
+            with self._connect() as db:
+                for sha in missing:
+                    if row := db.execute("SELECT text FROM sources WHERE sha256 = ?", (sha,)).fetchone():
+                        self._texts[sha] = row[0]
+        return {doc: self._texts[sha] for doc, sha in exchange.sources.items() if sha in self._texts}
 
     def set_feedback(self, exchange_id: int, liked: bool | None) -> None:
         value = None if liked is None else (1 if liked else -1)

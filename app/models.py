@@ -36,6 +36,11 @@ def parse_history(raw: object) -> list[Message]:
         raise ValueError(f"history 格式不对（{where}：{first['msg']}）") from None
 
 
+def error_json(message: str) -> dict:
+    """The batch-schema answer for a request that could not be answered at all."""
+    return {"answer": "", "refused": False, "citations": [], "retrieved": [], "latency_ms": 0.0, "error": message}
+
+
 @dataclass(frozen=True)
 class Citation:
     n: int

@@ -15,7 +15,7 @@ import gradio as gr
 from .engine import AnswerEngine
 from .exchange_log import Exchange, ExchangeLog
 from .extractive import ExtractiveGenerator
-from .models import Answer, Citation, Message, parse_history
+from .models import Answer, Citation, Message, error_json, parse_history
 from .prompts import render
 from .ratelimit import RateLimiter, client_address
 from .render import CLICK_SCRIPT, CSS, answer_html, article_html, sources_html
@@ -101,13 +101,12 @@ class ChatService:
 
     def ask_api(self, question: str, history: list[dict] | None = None, request: gr.Request = None) -> dict:
         """ask(question, history) → the same JSON as `nanhai-qa ask --json`."""
+        if message := self.too_fast(request):
+            return error_json(message)
         try:
-            if message := self.too_fast(request):
-                raise ValueError(message)
             messages = parse_history(history)
         except ValueError as e:
-            return {"answer": "", "refused": False, "citations": [], "retrieved": [], "latency_ms": 0.0,
-                    "error": str(e)}
+            return error_json(str(e))
         answer, _ = self.answer(question, messages)
         return answer.to_json()
 

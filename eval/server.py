@@ -34,7 +34,7 @@ class LocalServer:
                 self.env[key] = value
         self.process: subprocess.Popen | None = None
         self.url = ""
-        self.log_path = data_dir
+        self.log_path: Path | None = None
 
     def start(self, timeout: float = 300) -> LocalServer:
         port = free_port()
@@ -64,7 +64,7 @@ class LocalServer:
         return self.process.pid
 
     def output(self) -> str:
-        return self.log_path.read_text(errors="replace") if self.log_path.is_file() else ""
+        return self.log_path.read_text(errors="replace") if self.log_path and self.log_path.is_file() else ""
 
     def stop(self) -> None:
         if self.process and self.process.poll() is None:
