@@ -8,6 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from app.prompts import prompt
 from eval.server import LocalServer
 from tests.conftest import OUTPUT, STAFF, ask_in_page, client_of, open_page, server_with
 
@@ -105,7 +106,9 @@ def test_staff_desk_lists_exchanges_with_checks_and_feedback_survives_restart(br
     page.fill("#staff-user :is(input, textarea)", "staff")
     page.fill("#staff-password :is(input, textarea)", "wrong")
     page.click("#staff-login")
-    page.wait_for_timeout(1000)
+    # Wait for the refusal: Gradio ignores a second click while the first is pending.
+    page.wait_for_function("t => document.body.innerText.includes(t)", arg=prompt("staff_login_failed"),
+                           timeout=20_000)
     assert page.locator("#staff-table").count() == 0 or not page.locator("#staff-table").is_visible()
     page.fill("#staff-password :is(input, textarea)", STAFF["NANHAI_QA_STAFF_PASSWORD"])
     page.click("#staff-login")
