@@ -3,7 +3,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install install-llm app ask index test lint bench bench-scale load browser clean
+.PHONY: install install-llm app ask index test lint bench bench-answers train-scorer bench-scale load browser clean
 
 # torch goes first and pinned: 2.13.0 is the CPU build; an unpinned torch pulls a multi-GB CUDA build.
 $(STAMP): pyproject.toml
@@ -50,6 +50,16 @@ test: install install-llm browser
 
 bench: install
 	$(PY) eval/bench.py
+
+# The answer layer on data it was not tuned on: public reading comprehension (test splits, multi-
+# document, unanswerable questions), the article's held-out questions, latency, cold start (~3 min).
+bench-answers: install
+	$(PY) -m eval.bench_answers
+
+# Relearn the answer scorer (app/scorer.json) from data/mrc and the article's labelled questions;
+# fixed splits and seed (~5 min the first time: it embeds the corpora into the cache).
+train-scorer: install
+	$(PY) -m eval.train_scorer
 
 # How cost grows with the corpus: 10k, 100k, 1M synthetic chunks (~25 min, ~6 GB of memory).
 bench-scale: install

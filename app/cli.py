@@ -13,6 +13,7 @@ from pydantic import ValidationError
 from ingest import IngestError, read_documents
 
 from .models import Answer, error_json, parse_history
+from .prompts import prompt, render
 from .settings import Settings
 
 
@@ -111,7 +112,7 @@ def _interactive(engine, as_json: bool) -> int:
     from .models import Message
 
     history: list[Message] = []
-    print("南海 2022 回顾 / 2023 计划 问答。输入问题，回车提问；输入 /new 开始新对话，Ctrl-D 退出。")
+    print(render("cli_welcome", title=engine.profile.title or prompt("page_title")))
     while True:
         try:
             question = input("\n问> ")
@@ -193,8 +194,6 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 def cmd_eval(args: argparse.Namespace) -> int:
     # eval drives the app from outside; the CLI only hands it an engine.
-    import copy
-
     from eval.runner import EVAL_SET, evaluate, print_summary
 
     from .engine import build_generator
@@ -203,11 +202,9 @@ def cmd_eval(args: argparse.Namespace) -> int:
     engine = _engine(args, settings=settings)
     generators = {}
     if args.generator and args.generator != "extractive":
-        generative = copy.copy(engine)
-        generative.generator = build_generator(
-            settings.model_copy(update={"generator": args.generator}), engine.retriever, log=_log
+        generators[args.generator] = build_generator(
+            settings.model_copy(update={"generator": args.generator}), engine.retriever, engine.selection, log=_log
         )
-        generators[args.generator] = generative
     out = args.out or Path("eval-report")
     report = evaluate(engine, args.file or EVAL_SET, out=out, ablations=args.ablations, generators=generators)
     print_summary(report)

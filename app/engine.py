@@ -1,10 +1,15 @@
-"""The answer engine: question + history → cited Answer (or an honest refusal)."""
+"""The answer engine: question + history → cited Answer (or an honest refusal).
+
+Retrieval finds passages; the answer scorer (app/scorer.py) judges every sentence of them:
+how likely any answers the question, and which. Below the refusal threshold the engine
+refuses; otherwise the generator quotes the sentences the selection policy keeps."""
 
 from __future__ import annotations
 
 import re
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
@@ -14,7 +19,6 @@ from index import (
     Query,
     Retriever,
     fold,
-    formal_words,
     load_embedder,
     open_index,
     quoted_terms,
@@ -22,28 +26,27 @@ from index import (
 )
 from ingest import Chunk, Span, read_documents
 
-from .extractive import Draft, ExtractiveGenerator, compose
-from .followup import period_of_question, resolve_followup
+from .extractive import Draft, ExtractiveGenerator, SelectionPolicy, compose
+from .followup import QuestionFrame, resolve_followup
 from .models import Answer, Message
-from .prompts import render
-from .refusal import RefusalPolicy, ScopeSignals
+from .profile import CorpusProfile, load_profile
+from .prompts import prompt, render
+from .scorer import AnswerScorer, CandidateFeatures, Judgement, load_scorer
 from .settings import Settings
 from .validate import clean_question
 
+# A question about what a term means or what it is made of ("“五个不发生”是指哪五个？").
 DEFINITION_QUESTION = re.compile(
-    r"是什么|什么意思|啥意思|咩意思|乜意思|指什么|指的是|是指|是啥|含义|意思|什么东西|\bwhat (is|are|does)\b|\bmean",
+    r"是什么|什么意思|啥意思|咩意思|乜意思|指什么|指的是|是指|是啥|含义|意思|什么东西|"
+    r"是哪|分别是|具体是|具体指|包括哪|都有哪|有哪几|哪[一二三四五六七八九十几两]+[个条家项件类种方面]|"
+    r"\bwhat (is|are|does)\b|\bmean|\bwhich\b",
     re.I,
 )
 # A sentence that defines a term it mentions: "X是指…", "X即…", "X包括…", "X：…".
 DEFINES = "是指|指的是|即|就是|包括|包含|分别是|：|:"
-# Nouns of the way people ask ("什么时候", "哪个方向", "这篇文章") or of the setting
-# itself; a question using them is not thereby about something the corpus lacks.
-QUESTION_NOUNS = frozenset(
-    "南海 南海区 佛山 今年 去年 明年 时候 时间 名字 方向 动作 措施 办法 标准 文章 篇文章 "
-    "这篇文章 本文 文中 内容 总体 一共 全部 具体 部分 这部分 地方 东西 事情 情况 方面 "
-    "问题 量级 格局 专门 这块 那块".split()
-)
-
+YEAR = re.compile(r"(?<!\d)(?:19|20)\d{2}(?!\d)")
+# A year named in a question ("2024年", "in 2019"), not a count that looks like one ("2000个").
+YEAR_MENTION = re.compile(r"(?<![\d.])(?:19|20)\d{2}(?=\s*(?:年|的|$|[\s,，.。?？!！、)）]))")
 
 TokenCallback = Callable[[str], None]
 
@@ -52,24 +55,56 @@ class Generator(Protocol):
     name: str
 
     def generate(
-        self, question: str, query: Query, passages: list[Passage], lead: str = "",
+        self, question: str, query: Query, passages: list[Passage], judgement: Judgement, lead: str = "",
         on_token: TokenCallback | None = None,
     ) -> Draft: ...
 
 
-YEAR = re.compile(r"(?<!\d)(?:19|20)\d{2}(?!\d)")
-CJK = re.compile(r"[\u4e00-\u9fff]")
-LATIN_WORD = re.compile(r"[a-z][a-z0-9]*")
+@dataclass(frozen=True)
+class Retrieval:
+    """What was searched, what was found, and what the scorer made of it."""
+
+    text: str
+    query: Query
+    passages: list[Passage]
+    judgement: Judgement
+    refuse: bool
+
+
+def question_frame(retriever: Retriever, profile: CorpusProfile) -> QuestionFrame:
+    """The frame of questions about this corpus: its periods' years, and the profile's words."""
+    years = {c.period.split()[0] for c in retriever.corpus.chunks if c.period.split()}
+    return QuestionFrame(profile, {y for y in years if YEAR.fullmatch(y)})
+
+
+def search(
+    retriever: Retriever, frame: QuestionFrame, text: str, top_k: int, mode: str,
+) -> tuple[Query, list[Passage], list[Passage]]:
+    """Retrieval for a (resolved) question: (query, passages best first, the passages that may
+    answer it). A question that points at a year ranks that year's passages first, and only
+    they and undated ones may answer it: a figure for another year is not its answer."""
+    query = retriever.prepare(text)
+    year = frame.year_of(text)
+    passages = retriever.search(query, k=top_k, mode=mode, period=year)
+    if not year:
+        return query, passages, passages
+    return query, passages, [p for p in passages if p.chunk.period.startswith(year) or not YEAR.match(p.chunk.period)]
 
 
 class AnswerEngine:
     def __init__(
-        self, retriever: Retriever, generator: Generator | None = None, policy: RefusalPolicy | None = None,
+        self, retriever: Retriever, scorer: AnswerScorer, generator: Generator | None = None,
+        profile: CorpusProfile | None = None, refuse_below: float | None = None,
+        selection: SelectionPolicy | None = None,
         top_k: int = 5, mode: str = "fused", max_question_chars: int = 500, max_history_turns: int = 20,
     ) -> None:
         self.retriever = retriever
-        self.generator = generator or ExtractiveGenerator(retriever)
-        self.policy = policy or RefusalPolicy()
+        self.scorer = scorer
+        self.features = CandidateFeatures(retriever)
+        self.selection = selection or SelectionPolicy()
+        self.generator = generator or ExtractiveGenerator(self.selection)
+        self.profile = profile or CorpusProfile()
+        self.refuse_below = refuse_below
         self.top_k = top_k
         self.mode = mode
         self.max_question_chars = max_question_chars
@@ -77,55 +112,40 @@ class AnswerEngine:
         documents = list(retriever.corpus.documents.values())
         self.terms = sorted(quoted_terms(d.text for d in documents), key=len, reverse=True)
         self.years = {y for d in documents for y in YEAR.findall(d.text)}
-        self.corpus_text = fold("\n".join(d.text for d in documents))
+        self.folded_text = fold("\n".join(d.text for d in documents))
+        self.frame = question_frame(retriever, self.profile)
 
-    def scope_signals(self, query: Query, best: Passage) -> ScopeSignals:
-        tokenizer = self.retriever.tokenizer
-        nouns = tokenizer.nouns(query.folded) if hasattr(tokenizer, "nouns") else list(query.words)
-        foreign = tuple(w for w in nouns if len(w) > 1 and w not in QUESTION_NOUNS and not self._in_corpus(w))
-        return ScopeSignals(
-            cosine=best.cosine, foreign_words=foreign,
-            foreign_name=any(LATIN_WORD.fullmatch(w) for w in foreign),
-            unknown_year=any(y not in self.years for y in YEAR.findall(query.folded)),
-            other_script=not CJK.search(query.folded),
-        )
-
-    def _in_corpus(self, word: str) -> bool:
-        """A word counts as used when it, or any two-character piece of it, occurs in the
-        corpus: "全线通车" is close enough to "全线开通", "常住人口" is not."""
-        if formal_words(word):
-            return True
-        if not CJK.search(word) or len(word) < 3:
-            return word in self.corpus_text
-        return any(word[i : i + 2] in self.corpus_text for i in range(len(word) - 1))
-
-    def _search(self, text: str) -> tuple[Query, list[Passage], bool]:
-        """Retrieve for `text`; the flag says whether the passages fail to answer it."""
-        query = self.retriever.prepare(text)
-        passages = self.retriever.search(
-            query, k=max(self.top_k, 5), mode=self.mode, period=period_of_question(text)
-        )
-        if not passages:
-            return query, passages, True
-        return query, passages, self.policy.should_refuse(self.scope_signals(query, passages[0]))
+    def retrieve(self, text: str, mode: str | None = None) -> Retrieval:
+        """Search for `text` and judge what was found; `refuse` says whether nothing answers it."""
+        query, passages, answering = search(self.retriever, self.frame, text, self.top_k, mode or self.mode)
+        candidates = self.features.candidates(answering)
+        judgement = self.scorer.judge(self.features.matrix(query, candidates), candidates, query.folded)
+        # A question naming a year no document mentions cannot be answered from them.
+        unknown_year = any(y not in self.years for y in YEAR_MENTION.findall(query.folded))
+        threshold = judgement.refuse_below if self.refuse_below is None else self.refuse_below
+        refuse = not candidates or unknown_year or judgement.answerable < threshold
+        return Retrieval(text, query, passages, judgement, refuse)
 
     def answer(
-        self, question: object, history: list[Message] | None = None, on_token: TokenCallback | None = None
+        self, question: object, history: list[Message] | None = None, on_token: TokenCallback | None = None,
+        generator: Generator | None = None, mode: str | None = None,
     ) -> Answer:
         """`on_token` receives generated text as it streams (generative backends only); the
-        returned Answer holds the verified text."""
+        returned Answer holds the verified text. `generator` and `mode` override the engine's
+        own for this answer (the chat page's answer-mode switch, eval ablations)."""
         started = time.perf_counter()
-        answer = self._answer(question, history or [], on_token, started)
+        answer = self._answer(question, history or [], on_token, started, generator or self.generator, mode)
         answer.latency_ms = (time.perf_counter() - started) * 1000
         return answer
 
     def warm_up(self) -> None:
-        """Answers one question so that lazily loaded parts (jieba's part-of-speech model,
-        about 1 s) are ready before the first resident asks."""
-        self.answer("2023年南海有什么计划？")
+        """Answers one question so that lazily loaded parts (jieba's dictionary, about 1 s)
+        are ready before the first resident asks."""
+        self.answer(self.profile.warm_up or prompt("warm_up_question"))
 
     def _answer(
-        self, question: object, history: list[Message], on_token: TokenCallback | None, started: float
+        self, question: object, history: list[Message], on_token: TokenCallback | None, started: float,
+        generator: Generator, mode: str | None,
     ) -> Answer:
         clean = clean_question(question, self.max_question_chars)
         if clean.error:
@@ -134,25 +154,29 @@ class AnswerEngine:
         if len(history) > 2 * self.max_history_turns:
             history = history[-2 * self.max_history_turns :]
             notices.append(render("notice_history_trimmed", turns=self.max_history_turns))
-        text = resolve_followup(clean.text, history)
-        query, passages, refuse = self._search(text)
+        text = resolve_followup(clean.text, history, self.frame)
+        found = self.retrieve(text, mode)
         previous = [m.content for m in history if m.role == "user"]
-        if refuse and previous and text == clean.text:
+        if found.refuse and previous and text == clean.text:
             # Not recognisably a follow-up, yet unanswerable alone ("今年还办不办？"):
             # read it together with the previous question before giving up.
-            joined = f"{previous[-1]} {clean.text}"
-            joined_query, joined_passages, joined_refuse = self._search(joined)
-            if not joined_refuse:
-                text, query, passages, refuse = joined, joined_query, joined_passages, False
-        base = Answer(question=clean.text, answer="", refused=False, retrieved=passages, notices=notices, query=text)
-        if DEFINITION_QUESTION.search(query.folded) and (term := self._mentioned_term(query.folded)):
+            joined = self.retrieve(f"{previous[-1]} {clean.text}", mode)
+            if not joined.refuse:
+                found = joined
+        base = Answer(
+            question=clean.text, answer="", refused=False, retrieved=found.passages, notices=notices,
+            query=found.text, answerable=found.judgement.answerable,
+        )
+        if DEFINITION_QUESTION.search(found.query.folded) and (term := self._mentioned_term(found.query.folded)):
             mentions = self._unexplained_mentions(term)
-            if mentions:
-                return self._finish(base, compose(mentions, render("mentioned_not_explained", term=term)))
-        if refuse:
+            if mentions:  # the corpus does not answer, and says where the term appears
+                answer = self._finish(base, compose(mentions, render("mentioned_not_explained", term=term)))
+                answer.refused = True
+                return answer
+        if found.refuse:
             return self._refuse(base)
         generation_started = time.perf_counter()
-        draft = self.generator.generate(text, query, passages, on_token=on_token)  # the resolved question
+        draft = generator.generate(found.text, found.query, found.passages, found.judgement, on_token=on_token)
         if draft.first_token_ms is not None:
             base.first_token_ms = (generation_started - started) * 1000 + draft.first_token_ms
         return self._finish(base, draft)
@@ -165,7 +189,7 @@ class AnswerEngine:
         return answer
 
     def _refuse(self, answer: Answer) -> Answer:
-        """The refusal, offering the two or three closest topics the article does cover."""
+        """The refusal, offering the two or three closest topics the corpus does cover."""
         topics: list[str] = []
         for passage in answer.retrieved:
             name = section_name(passage.chunk.heading_path[-1]) if passage.chunk.heading_path else ""
@@ -179,27 +203,31 @@ class AnswerEngine:
         return answer
 
     def _mentioned_term(self, folded_question: str) -> str | None:
+        """A term of the corpus the question names: one the corpus puts in quotation marks,
+        or one the question quotes that the corpus uses (“七湖三湾” of “七湖三湾一站一园”)."""
         for term in self.terms:  # longest first
             if fold(term) in folded_question:
                 return term
-        return None
+        quoted = sorted(quoted_terms([folded_question]), key=len, reverse=True)
+        return next((t for t in quoted if t in self.folded_text), None)
 
     def _unexplained_mentions(self, term: str) -> list[tuple[Chunk, Span]]:
         """The sentences mentioning `term`, or [] when one of them explains it."""
+        term = fold(term)
         mentions = [
-            (c, s) for c in self.retriever.corpus.chunks for s in c.sentences if term in s.text
+            (c, s) for c in self.retriever.corpus.chunks for s in c.sentences if term in fold(s.text)
         ]
-        explains = re.compile(re.escape(term) + r"[”」』\"]?\s*(" + DEFINES + ")")
-        if any(explains.search(s.text) for _, s in mentions):
+        explains = re.compile(re.escape(term) + r"[^，。；！？]{0,12}?[”」』\"]?\s*(" + DEFINES + ")")
+        if any(explains.search(fold(s.text)) for _, s in mentions):
             return []
         return mentions
 
 
-def build_engine(
-    settings: Settings, log: Callable[[str], None] = print,
+def build_retriever(
+    settings: Settings, profile: CorpusProfile, log: Callable[[str], None] = print,
     progress: Callable[[str, int, int], None] | None = None, rebuild: bool = False,
-) -> AnswerEngine:
-    """Load (or build once) everything the engine needs, from the settings."""
+) -> Retriever:
+    """Load (or build once) the model and the index of the configured corpus."""
     documents = read_documents(settings.corpus)
     embedder = load_embedder(
         settings.embedding_model, settings.cache_dir, settings.offline, log=log, runtime=settings.embedding_runtime
@@ -209,21 +237,38 @@ def build_engine(
         log=log, progress=progress, rebuild=rebuild,
     )
     tokenizer = JiebaTokenizer(quoted_terms(d.text for d in documents), settings.cache_dir)
-    retriever = Retriever(corpus, embedder, tokenizer, settings.retrieval_weights())
-    generator = build_generator(settings, retriever, log)
-    policy = RefusalPolicy(
-        settings.refuse_below_dense, settings.accept_foreign_above_dense, settings.refuse_below_dense_other_script
-    )  # the Settings defaults are RefusalPolicy's own
+    return Retriever(corpus, embedder, tokenizer, settings.retrieval_weights(), profile.expansions())
+
+
+def build_engine(
+    settings: Settings, log: Callable[[str], None] = print,
+    progress: Callable[[str, int, int], None] | None = None, rebuild: bool = False,
+) -> AnswerEngine:
+    """Load (or build once) everything the engine needs, from the settings."""
+    profile = load_profile(settings.profile_path())
+    return engine_for(build_retriever(settings, profile, log, progress, rebuild), settings, profile, log)
+
+
+def engine_for(
+    retriever: Retriever, settings: Settings, profile: CorpusProfile, log: Callable[[str], None] = print,
+) -> AnswerEngine:
+    """The engine over `retriever`, with the answer scorer, thresholds and generator the settings name."""
+    scorer = load_scorer(settings.scorer)
+    selection = SelectionPolicy(settings.keep_share, settings.max_sentences, settings.max_list_sentences)
+    generator = build_generator(settings, retriever, selection, log)
     return AnswerEngine(
-        retriever, generator=generator, policy=policy, top_k=settings.top_k, mode=settings.retrieval_mode,
+        retriever, scorer, generator=generator, profile=profile, refuse_below=settings.refuse_below,
+        selection=selection, top_k=settings.top_k, mode=settings.retrieval_mode,
         max_question_chars=settings.max_question_chars, max_history_turns=settings.max_history_turns,
     )
 
 
-def build_generator(settings: Settings, retriever: Retriever, log: Callable[[str], None] = print) -> Generator:
+def build_generator(
+    settings: Settings, retriever: Retriever, selection: SelectionPolicy, log: Callable[[str], None] = print,
+) -> Generator:
     """The configured answer generator; a generative one that cannot load falls back to
     the extractive engine, with a one-line message."""
-    extractive = ExtractiveGenerator(retriever)
+    extractive = ExtractiveGenerator(selection)
     if settings.generator == "extractive":
         return extractive
     from .llm import BackendUnavailable, LLMGenerator, OpenAIBackend, TransformersBackend, bundled_qwen

@@ -8,68 +8,80 @@ import re
 from index import fold
 
 from .models import Message
+from .profile import CorpusProfile
 
-PERIOD_PATTERNS = {
-    "2022": re.compile(r"2022|去年|上一年|过去一年|last year"),
-    "2023": re.compile(r"2023|今年|明年|新的一年|未来一年|this year|next year|plan"),
-}
 FOLLOWUP_OPENING = re.compile(r"^(那|那么|还有|另外|再|以及|and\b|what about|how about)", re.I)
 FOLLOWUP_ENDING = re.compile(r"(呢|咧|嘞)[?？!！。.]*$")
 PRONOUN = re.compile(r"它|它们|这个|那个|这些|那些|这项|该|其|\b(it|they|them|this|that|those)\b", re.I)
 MORE = re.compile(r"^(还有|还有呢|还有吗|然后呢|详细|具体|多说|展开|more|tell me more)", re.I)
-# Words that only frame a question; what remains after removing them is its topic.
-FRAME = re.compile(
-    r"那么|那|呢|还有|另外|再|吗|吧|啊|南海区?|的|了|呢|怎么样|怎么|如何|什么|哪些|多少|有没有|是|做|搞|"
-    r"2022年?|2023年?|今年|去年|明年|方面|情况|计划|打算|呀|[?？!！。,.，、\s]|what about|how about|and",
-    re.I,
+YEAR = re.compile(r"(?<!\d)(?:19|20)\d{2}(?!\d)年?")
+# Words that only frame a question; what remains after removing them (and the corpus's own
+# setting and year words) is its topic.
+FRAME_WORDS = (
+    r"那么|那|呢|还有|另外|再|吗|吧|啊|的|了|怎么样|怎么|如何|什么|哪些|多少|有没有|是|做|搞|方面|情况|计划|打算|呀|"
+    r"[?？!！。,.，、\s]|what about|how about|and"
 )
 
 
-def period_of_question(text: str) -> str | None:
-    folded = fold(text)
-    found = [p for p, pattern in PERIOD_PATTERNS.items() if pattern.search(folded)]
-    return found[0] if len(found) == 1 else None
+def _alternatives(words: list[str]) -> str:
+    return "|".join(re.escape(fold(w)) for w in sorted(words, key=len, reverse=True))
 
 
-def _topic(folded: str) -> str:
-    return FRAME.sub("", folded)
+class QuestionFrame:
+    """The corpus's years and the words standing for them ("今年" → 2023, from the profile),
+    and the names of its setting: what frames a question rather than says what it is about."""
+
+    def __init__(self, profile: CorpusProfile, corpus_years: set[str]) -> None:
+        self.years = set(corpus_years) | set(profile.relative_years)
+        self._year_words = {
+            year: re.compile(_alternatives(words), re.I) for year, words in profile.relative_years.items() if words
+        }
+        relative = [w for words in profile.relative_years.values() for w in words]
+        self._dated = re.compile("|".join(p for p in (YEAR.pattern, _alternatives(relative)) if p), re.I)
+        pieces = [_alternatives(profile.setting_words), YEAR.pattern, _alternatives(relative), FRAME_WORDS]
+        self._frame = re.compile("|".join(p for p in pieces if p), re.I)
+
+    def year_of(self, text: str) -> str | None:
+        """The one year the question points at (named, or by a word standing for it), else None."""
+        folded = fold(text)
+        found = {m.group(0)[:4] for m in YEAR.finditer(folded)} & self.years
+        found |= {year for year, words in self._year_words.items() if words.search(folded)}
+        return found.pop() if len(found) == 1 else None
+
+    def topic(self, folded: str) -> str:
+        return self._frame.sub("", folded)
+
+    def pieces(self, folded: str) -> list[str]:
+        return [p for p in self._frame.split(folded) if p and len(p) >= 2]
+
+    def with_year(self, text: str, year: str) -> str:
+        return self._dated.sub(f"{year}年", text)
 
 
-def resolve_followup(question: str, history: list[Message]) -> str:
+def resolve_followup(question: str, history: list[Message], frame: QuestionFrame) -> str:
     """The text to search for: the question itself, or the question completed from history."""
     previous = [m.content for m in history if m.role == "user" and m.content.strip()]
     if not previous:
         return question
     last = previous[-1]
     folded = fold(question)
-    topic = _topic(folded)
+    topic = frame.topic(folded)
     elliptical = bool(
         FOLLOWUP_OPENING.search(folded) or FOLLOWUP_ENDING.search(folded) or MORE.search(folded)
         or PRONOUN.search(folded) or len(topic) <= 1
     )
     if not elliptical:
         return question
-    new_period = period_of_question(question)
+    new_year = frame.year_of(question)
     if len(topic) <= 1 or MORE.search(folded):
         # "那今年呢？" / "还有呢？": the earlier question again, in the year asked now.
-        base = last
-        if new_period:
-            base = re.sub(r"2022年?|2023年?|今年|去年", f"{new_period}年", base)
-        return f"{base} {question}" if new_period is None else base
+        return frame.with_year(last, new_year) if new_year else f"{last} {question}"
     if PRONOUN.search(folded):
         # "它会怎么运营？": the pronoun stands for the earlier question's topic.
         return f"{last} {question}"
     # "那医疗呢？": the earlier question with its topic swapped for the new one.
-    swapped = _swap_topic(last, topic)
-    if new_period and swapped:
-        swapped = re.sub(r"2022年?|2023年?|今年|去年", f"{new_period}年", swapped)
-    return swapped or f"{topic} {question}"
-
-
-def _swap_topic(question: str, topic: str) -> str | None:
-    """"2022年南海在教育上做了什么？" + "医疗" → "2022年南海医疗做了什么？"."""
-    folded = fold(question)
-    pieces = [p for p in FRAME.split(folded) if len(p) >= 2]
+    pieces = frame.pieces(fold(last))
     if not pieces:
-        return None
-    return folded.replace(max(pieces, key=len), topic, 1)
+        return f"{topic} {question}"
+    swapped = fold(last).replace(max(pieces, key=len), topic, 1)
+    return frame.with_year(swapped, new_year) if new_year else swapped

@@ -21,6 +21,7 @@ from index.files import sha256_file
 
 from .extractive import Draft, ExtractiveGenerator, period_label
 from .prompts import prompt, render
+from .scorer import Judgement
 from .verify import Verifier
 
 Messages = list[dict[str, str]]
@@ -64,7 +65,7 @@ class LLMGenerator:
         yield from self.backend.stream(build_messages(question, passages[: self.max_passages]))
 
     def generate(
-        self, question: str, query: Query, passages: list[Passage], lead: str = "",
+        self, question: str, query: Query, passages: list[Passage], judgement: Judgement, lead: str = "",
         on_token: Callable[[str], None] | None = None,
     ) -> Draft:
         shown = passages[: self.max_passages]
@@ -76,10 +77,10 @@ class LLMGenerator:
                 if on_token:
                     on_token(piece)
         except BackendUnavailable as e:
-            draft = self.fallback.generate(question, query, passages, lead)
+            draft = self.fallback.generate(question, query, passages, judgement, lead)
             return Draft(render("llm_fallback", reason=str(e)) + "\n" + draft.text, draft.citations)
         draft, _ = self.verifier.verify("".join(pieces), shown)
-        draft = draft or self.fallback.generate(question, query, passages, lead)
+        draft = draft or self.fallback.generate(question, query, passages, judgement, lead)
         return replace(draft, first_token_ms=first)
 
 

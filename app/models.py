@@ -71,6 +71,7 @@ class Answer:
     notices: list[str] = field(default_factory=list)
     query: str = ""  # what was searched, after follow-up resolution
     first_token_ms: float | None = None  # time until the first generated text (extractive: all of it)
+    answerable: float | None = None  # the answer scorer's probability that the passages answer it
 
     def to_json(self, item_id: str | None = None) -> dict:
         out: dict = {} if item_id is None else {"id": item_id}
@@ -88,6 +89,8 @@ class Answer:
             "first_token_ms": round(self.first_token_ms if self.first_token_ms is not None else self.latency_ms, 1),
             "query": self.query,
         })
+        if self.answerable is not None:
+            out["answerable"] = round(self.answerable, 4)
         if self.notices:
             out["notices"] = self.notices
         if self.error:

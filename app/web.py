@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 import html
 import math
 import queue
@@ -16,20 +15,12 @@ from .engine import AnswerEngine
 from .exchange_log import Exchange, ExchangeLog
 from .extractive import ExtractiveGenerator
 from .models import Answer, Citation, Message, error_json, parse_history
-from .prompts import render
+from .prompts import prompt, render
 from .ratelimit import RateLimiter, client_address
 from .render import CLICK_SCRIPT, CSS, answer_html, article_html, sources_html
 from .settings import Settings
 from .staff import build_staff_tab
 
-EXAMPLES = [
-    "2022年南海新增了多少义务教育学位？",
-    "今年乡村振兴怎么做？",
-    "有轨电车1号线开通了吗？",
-    "2023年制造业方面有什么计划？",
-    "大地艺术节今年还办吗？",
-    "“三医联动”是什么？",
-]
 EMPTY_SOURCES = '<div class="sources-empty">回答引用的原文会显示在这里。</div>'
 
 
@@ -55,10 +46,7 @@ class ChatService:
         self.log = log
         self.limiter = limiter or RateLimiter(0, 1)
         self.generative = engine.generator.name != "extractive"
-        self.extractive = engine
-        if self.generative:
-            self.extractive = copy.copy(engine)
-            self.extractive.generator = ExtractiveGenerator(engine.retriever)
+        self.extractive = ExtractiveGenerator(engine.selection)
         corpus = engine.retriever.corpus
         self.documents = {doc.id: doc.text for doc in corpus.documents.values()}
         self.titles = {doc.id: doc.title for doc in corpus.documents.values()}
@@ -77,8 +65,8 @@ class ChatService:
     def answer(
         self, question: str, history: list[Message], generative: bool = True, on_token=None
     ) -> tuple[Answer, int]:
-        engine = self.engine if generative else self.extractive
-        answer = engine.answer(question, history, on_token=on_token)
+        generator = None if generative else self.extractive
+        answer = self.engine.answer(question, history, on_token=on_token, generator=generator)
         return answer, self.log.record(answer, len(history), self.sources)
 
     def answer_stream(self, question: str, history: list[Message], generative: bool) -> Iterator[str | tuple]:
@@ -120,11 +108,9 @@ class ChatService:
 
 
 def build_app(service: ChatService, settings: Settings) -> gr.Blocks:
-    with gr.Blocks(title="南海 2023 问答") as app:
-        gr.Markdown(
-            "## 南海这么干：2022 回顾 · 2023 计划\n"
-            "用自己的话提问，每个回答都引用原文句子（点 **[1]** 可以在原文中定位）。文章没写的内容，我会直接告诉你。"
-        )
+    profile = service.engine.profile
+    with gr.Blocks(title=profile.title or prompt("page_title")) as app:
+        gr.Markdown(profile.intro or prompt("page_intro"))
         conversation = gr.State(Conversation())  # copied for each session
         with gr.Tab("问答"), gr.Row(equal_height=False):
             with gr.Column(scale=3, min_width=320):
@@ -133,10 +119,13 @@ def build_app(service: ChatService, settings: Settings) -> gr.Blocks:
                     sanitize_html=True, line_breaks=True, elem_id="chat",
                 )
                 with gr.Row():
-                    question = gr.Textbox(placeholder="例如：今年乡村振兴怎么做？", show_label=False, scale=5,
-                                          elem_id="question", max_lines=4)
+                    placeholder = (render("question_placeholder", example=profile.examples[0]) if profile.examples
+                                   else prompt("question_placeholder_plain"))
+                    question = gr.Textbox(placeholder=placeholder, show_label=False, scale=5, elem_id="question",
+                                          max_lines=4)
                     send = gr.Button("提问", variant="primary", scale=1, elem_id="send")
-                gr.Examples(EXAMPLES, inputs=question, label="可以这样问")
+                if profile.examples:
+                    gr.Examples(profile.examples, inputs=question, label="可以这样问")
                 mode = gr.Radio([MODE_EXTRACTIVE, MODE_GENERATIVE], value=MODE_GENERATIVE, label="回答方式",
                                 visible=service.generative, elem_id="answer-mode")
                 new_chat = gr.Button("新对话", elem_id="new-chat")

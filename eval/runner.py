@@ -3,7 +3,6 @@ trust: Markdown, a JSON file of the figures, and a PNG chart of the metrics by q
 
 from __future__ import annotations
 
-import copy
 import json
 import sys
 import time
@@ -11,7 +10,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from app.engine import AnswerEngine
+from app.engine import AnswerEngine, Generator
 from app.models import parse_history
 
 from .metrics import ItemResult, figures, load_items, schema_problems, score_item
@@ -28,13 +27,17 @@ LABELS = {
 CHART_METRICS = ("hit@1", "hit@5", "answer_accuracy", "citation_recall")
 
 
-def run(engine: AnswerEngine, items: list[dict], progress: bool = True, label: str = "eval") -> list[ItemResult]:
+def run(
+    engine: AnswerEngine, items: list[dict], progress: bool = True, label: str = "eval", mode: str | None = None,
+    generator: Generator | None = None,
+) -> list[ItemResult]:
     corpus = engine.retriever.corpus
     sources = {d.id: d.text for d in corpus.documents.values()}
-    engine.answer("预热")  # one-off costs (first torch call, jieba) are not an answer's latency
+    engine.warm_up()  # one-off costs (first torch call, jieba) are not an answer's latency
     results = []
     for item in tqdm(items, desc=label, unit="q", file=sys.stderr, disable=not progress):
-        output = engine.answer(item["question"], parse_history(item.get("history"))).to_json(item["id"])
+        answer = engine.answer(item["question"], parse_history(item.get("history")), generator=generator, mode=mode)
+        output = answer.to_json(item["id"])
         results.append(score_item(item, output, sources, corpus.chunks))
     return results
 
@@ -117,7 +120,7 @@ def draw_chart(kinds: dict[str, dict], path: Path) -> None:
 
 def evaluate(
     engine: AnswerEngine, file: Path = EVAL_SET, out: Path | None = None, ablations: bool = False,
-    progress: bool = True, generators: dict[str, AnswerEngine] | None = None,
+    progress: bool = True, generators: dict[str, Generator] | None = None,
 ) -> dict:
     """Run the set; write report.md, figures.json and by_kind.png into `out`; return the figures.
     `ablations` adds BM25-only and dense-only runs; `generators` adds runs of other answer
@@ -132,11 +135,9 @@ def evaluate(
     modes = MODES if ablations else (engine.mode,)
     results: dict[str, list[ItemResult]] = {}
     for mode in modes:
-        variant = copy.copy(engine)
-        variant.mode = mode
-        results[mode] = run(variant, items, progress, label=f"eval ({mode})")
-    for name, other in (generators or {}).items():
-        results[name] = run(other, items, progress, label=f"eval ({name})")
+        results[mode] = run(engine, items, progress, label=f"eval ({mode})", mode=mode)
+    for name, generator in (generators or {}).items():
+        results[name] = run(engine, items, progress, label=f"eval ({name})", generator=generator)
     main = results[engine.mode] if engine.mode in results else next(iter(results.values()))
     runs = {mode: figures(r) for mode, r in results.items()}
     kinds = by_kind(main)

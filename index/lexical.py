@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import logging
+import math
 import re
+import threading
+from collections import Counter
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
@@ -45,6 +48,8 @@ class JiebaTokenizer:
             cache_dir.mkdir(parents=True, exist_ok=True)
             self._jieba.tmp_dir = str(cache_dir)
         self.user_words = sorted({fold(w) for w in user_words})
+        self._pos = None
+        self._lock = threading.Lock()
         for word in self.user_words:
             self._jieba.add_word(word, freq=100_000)
 
@@ -52,17 +57,14 @@ class JiebaTokenizer:
         words = self._jieba.cut_for_search(fold(text))
         return [w for w in (w.strip() for w in words) if w and _WORD.search(w) and w not in STOPWORDS]
 
-    def nouns(self, text: str) -> list[str]:
-        """Nouns, names and foreign words of `text` (jieba part-of-speech tags n*, eng, j)."""
+    def tagged(self, text: str) -> list[tuple[str, str]]:
+        """(word, jieba part-of-speech tag) pairs of already folded `text` (nr: person, ns: place, …)."""
         import jieba.posseg
 
-        if not hasattr(self, "_pos"):
-            self._pos = jieba.posseg.POSTokenizer(self._jieba)
-        text = re.sub(r"[呀啊吖啦喇嘛咩呢吗吧哦噢]", " ", fold(text))  # particles stick to nouns
-        return [
-            w for w, tag in self._pos.cut(text)
-            if w.strip() and w not in STOPWORDS and (tag.startswith("n") or tag in ("eng", "j"))
-        ]
+        with self._lock:  # jieba's part-of-speech tokenizer initialises lazily, once
+            if self._pos is None:
+                self._pos = jieba.posseg.POSTokenizer(self._jieba)
+        return [(w, tag) for w, tag in self._pos.cut(text) if w.strip()]
 
 
 class BM25Index:
@@ -75,8 +77,15 @@ class BM25Index:
 
         self.tokenizer = tokenizer
         self._bm25 = bm25s.BM25(k1=1.5, b=0.75, method="robertson")  # rank_bm25's Okapi idf, negatives as 0
-        self._bm25.index([tokenizer(t) for t in texts], show_progress=False)
+        tokenized = [tokenizer(t) for t in texts]
+        self._bm25.index(tokenized, show_progress=False)
         self.size = len(texts)
+        self._document_frequency = Counter(w for words in tokenized for w in set(words))
+
+    def idf(self, word: str) -> float:
+        """Inverse document frequency (Lucene's BM25 form, always > 0); unseen words get the most."""
+        df = self._document_frequency.get(word, 0)
+        return math.log((self.size - df + 0.5) / (df + 0.5) + 1.0)
 
     def scores(self, query: str | list[str]) -> np.ndarray:
         words = self.tokenizer(query) if isinstance(query, str) else query

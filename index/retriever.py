@@ -13,7 +13,7 @@ from .dense import search_all
 from .embedder import Embedder
 from .lexical import BM25Index, JiebaTokenizer, Tokenizer, quoted_terms
 from .store import CorpusIndex, embedding_text
-from .text import fold, formal_words
+from .text import fold
 
 MODES = ("fused", "dense", "bm25")
 CJK = re.compile(r"[\u4e00-\u9fff]")
@@ -46,9 +46,12 @@ class RetrievalWeights:
 class Retriever:
     def __init__(
         self, corpus: CorpusIndex, embedder: Embedder, tokenizer: Tokenizer | None = None,
-        weights: RetrievalWeights | None = None,
+        weights: RetrievalWeights | None = None, expansions: dict[str, str] | None = None,
     ) -> None:
         self.corpus = corpus
+        # Everyday words → the corpus's own words, added to a question that uses them (from
+        # the corpus profile; README, "The corpus profile").
+        self.expansions = {fold(word): words for word, words in (expansions or {}).items()}
         self.embedder = embedder
         self.tokenizer = tokenizer or JiebaTokenizer(quoted_terms(d.text for d in corpus.documents.values()))
         self.weights = weights or RetrievalWeights()
@@ -57,7 +60,7 @@ class Retriever:
 
     def prepare(self, text: str) -> Query:
         folded = fold(text)
-        if expansion := formal_words(folded):
+        if expansion := [words for word, words in self.expansions.items() if word in folded]:
             folded = f"{folded}（{' '.join(expansion)}）"
         vector = self.embedder.embed_queries([folded])[0]
         # The lexical index holds Chinese words: a question without any (e.g. English)

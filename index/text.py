@@ -34,20 +34,3 @@ def fold(text: str) -> str:
     """NFKC, Traditional→Simplified, Cantonese→Mandarin words, lower case."""
     text = to_simplified(unicodedata.normalize("NFKC", text))
     return _CANTONESE.sub(lambda m: CANTONESE_TO_MANDARIN[m.group(0)], text).lower()
-
-
-@lru_cache(maxsize=1)
-def _colloquial() -> dict[str, str]:
-    from importlib import resources
-
-    table = {}
-    for line in resources.files("index").joinpath("colloquial.txt").read_text(encoding="utf-8").splitlines():
-        if line.strip() and not line.startswith("#"):
-            words, formal = line.split("\t")
-            table.update(dict.fromkeys(words.split(), formal))
-    return table
-
-
-def formal_words(text: str) -> list[str]:
-    """The article's wording for the everyday words in (folded) `text`: "看病" → "医院 医卫 健康"."""
-    return [formal for word, formal in _colloquial().items() if word in text]

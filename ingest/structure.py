@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from .models import PERIOD_INTRO, Chunk, Span
 
-CHUNKER_VERSION = "1"
+CHUNKER_VERSION = "2"
 
 MARKDOWN_HEADING = re.compile(r"^(#{1,6})\s+(\S.*)$")
 # "回顾2022年", "奋进2023年": a short line naming a year opens a part of the article.
@@ -21,6 +21,7 @@ BULLET = re.compile(r"^[-•*·]\s+")
 BYLINE = re.compile(r"^(文\s*[/／]|记者[:：\s]|来源[:：]|作者[:：])")
 SENTENCE_PUNCTUATION = "。！？；!?;"
 SENTENCE_END = re.compile(r"[。！？；!?;]+[”’」』）)]*")
+OPENING_BRACKETS, CLOSING_BRACKETS = "（(［[【", "）)］]】"
 REVIEW_WORDS = ("回顾", "总结", "过去", "成绩")
 PLAN_WORDS = ("奋进", "展望", "计划", "部署", "目标")
 SHORT_LINE = 20
@@ -74,13 +75,22 @@ def period_of(part_heading: str) -> str:
     return year
 
 
+def _inside_brackets(text: str, position: int) -> bool:
+    """Whether `position` lies inside a bracket opened before it and closed after it."""
+    before, after = text[:position], text[position:]
+    depth = sum(before.count(c) for c in OPENING_BRACKETS) - sum(before.count(c) for c in CLOSING_BRACKETS)
+    return depth > 0 and any(c in after for c in CLOSING_BRACKETS)
+
+
 def split_sentences(source: str, start: int, end: int) -> tuple[Span, ...]:
-    """Sentences end at 。！？； (with closing quotes) and at line ends."""
+    """Sentences end at 。！？； (with closing quotes) outside brackets, and at line ends."""
     spans = []
     for line in _lines(source[start:end]):
         line_start = start + line.start
         pos = 0
         for m in SENTENCE_END.finditer(line.text):
+            if _inside_brackets(line.text, m.start()):
+                continue  # "京急逗子线（；）": punctuation inside brackets ends nothing
             spans.append((line_start + pos, line_start + m.end()))
             pos = m.end()
         if pos < len(line.text):

@@ -8,15 +8,19 @@ import pytest
 from eval.metrics import ItemResult, figures, keywords_present, load_items, schema_problems
 from eval.runner import EVAL_SET, evaluate
 
+HELDOUT = EVAL_SET.parent / "heldout.jsonl"
+
 # Floors just under the results when they were set (see README, "Evaluation"); raise them as
-# results improve, never lower one without saying why.
+# results improve, never lower one without saying why. They were lowered once, with the
+# learned answer layer (issue 10): the earlier ones were met by rules fitted to this very set,
+# which did far worse on questions written without looking at it (eval/heldout.jsonl), now
+# gated too. Ceilings bound the false-refusal rate.
 FLOORS = {
-    "hit@5": 0.97,
-    "answer_accuracy": 0.94,
-    "citation_recall": 0.94,
-    "refusal_recall": 0.80,
-    "verbatim_rate": 1.0,
+    EVAL_SET.name: {"hit@5": 0.97, "answer_accuracy": 0.93, "citation_recall": 0.94, "refusal_recall": 0.55,
+                    "verbatim_rate": 1.0},
+    HELDOUT.name: {"hit@5": 0.92, "answer_accuracy": 0.75, "refusal_recall": 0.45, "verbatim_rate": 1.0},
 }
+CEILINGS = {EVAL_SET.name: {"false_refusal_rate": 0.05}, HELDOUT.name: {"false_refusal_rate": 0.10}}
 
 
 @pytest.fixture(scope="module")
@@ -29,6 +33,17 @@ def test_every_item_follows_the_schema_and_quotes_the_source(items, article):
     assert len({i["id"] for i in items}) == len(items)
     problems = {i["id"]: p for i in items if (p := schema_problems(i, {article.id: article.text}))}
     assert problems == {}
+
+
+def test_the_held_out_and_development_sets_follow_the_schema(article):
+    """Written from the article alone by separate authors (README, "Evaluation")."""
+    ids = {i["id"] for i in load_items(EVAL_SET)}
+    for path in (HELDOUT, EVAL_SET.parent / "dev.jsonl"):
+        extra = load_items(path)
+        assert len(extra) >= 60 and not ids & {i["id"] for i in extra}
+        assert {i["id"]: p for i in extra if (p := schema_problems(i, {article.id: article.text}))} == {}
+        kinds = Counter(i["kind"] for i in extra)
+        assert all(kinds[k] >= 5 for k in ("colloquial", "near_miss", "false_premise", "multi_turn"))
 
 
 def test_the_set_covers_what_residents_ask(items, article):
@@ -66,11 +81,14 @@ def test_figures_on_hand_made_results():
     assert f["refusal_recall"] == 1.0 and f["false_refusal_rate"] == 0.0 and f["latency_p50_ms"] == 20
 
 
-def test_regression_gate(engine, tmp_path):
-    report = evaluate(engine, EVAL_SET, out=tmp_path, progress=False)
+@pytest.mark.parametrize("eval_set", [EVAL_SET, HELDOUT], ids=lambda p: p.name)
+def test_regression_gate(engine, tmp_path, eval_set):
+    report = evaluate(engine, eval_set, out=tmp_path, progress=False)
     figures_now = report["runs"][engine.mode]
-    below = {k: (figures_now[k], floor) for k, floor in FLOORS.items() if figures_now[k] < floor}
+    below = {k: (figures_now[k], floor) for k, floor in FLOORS[eval_set.name].items() if figures_now[k] < floor}
     assert below == {}, f"figures below their floors (now, floor): {below}"
+    above = {k: (figures_now[k], top) for k, top in CEILINGS[eval_set.name].items() if figures_now[k] > top}
+    assert above == {}, f"figures above their ceilings (now, ceiling): {above}"
     assert {p.name for p in tmp_path.iterdir()} == {"report.md", "figures.json", "by_kind.png"}
     saved = json.loads((tmp_path / "figures.json").read_text(encoding="utf-8"))
     assert saved["runs"]["fused"]["hit@5"] == figures_now["hit@5"]

@@ -13,14 +13,16 @@ def test_log_records_filters_and_feedback(tmp_path, engine):
     log = ExchangeLog(tmp_path / "log.sqlite3")
     sources = dict(engine.retriever.corpus.manifest["sources"])
     answered = engine.answer("高企数量突破了多少家？")
-    refused = engine.answer("南海区区长叫什么名字？")
+    refused = engine.answer("南海2024年的重点工作有哪些？")  # a year the article does not cover
     sql_like = engine.answer("'; DROP TABLE exchanges; -- 100%_done")
     first = log.record(answered, 0, sources)
     second = log.record(refused, 2, sources)
     third = log.record(sql_like, 0, sources)
     log.set_feedback(second, liked=False)
     assert [e.id for e in log.recent()] == [third, second, first]  # newest first
-    assert [e.id for e in log.recent(refused_only=True)] == [second]
+    assert refused.refused and not answered.refused
+    refusals = [i for i, a in ((third, sql_like), (second, refused)) if a.refused]
+    assert [e.id for e in log.recent(refused_only=True)] == refusals
     assert [e.id for e in log.recent(disliked_only=True)] == [second]
     assert [e.id for e in log.recent(text="高企")] == [first]
     assert [e.id for e in log.recent(text="100%_")] == [third]  # LIKE wildcards are literal

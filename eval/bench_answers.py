@@ -1,0 +1,179 @@
+"""`make bench-answers`: how well the answer layer generalises, on data it was not trained or
+tuned on. Prints figures; asserts nothing.
+
+- Public reading-comprehension data, multi-document: the test split of CMRC 2018 (Simplified)
+  and of DRCD (Traditional), each as its own corpus of paragraphs; the questions of the
+  left-out quarter of its paragraphs are the unanswerable ones (eval/mrc.py).
+- The article: eval/heldout.jsonl (written before any result was seen; never trained or tuned
+  on), the test part of the article's labelled questions (split by paragraph), and the whole of
+  eval/questions.jsonl, part of which was trained on (shown for comparison only).
+- Speed: latency per answer with everything loaded, and cold start (a new process until its
+  first answer, caches present).
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+
+import numpy as np
+from tqdm import tqdm
+
+from app.engine import AnswerEngine, build_engine, engine_for
+from app.profile import CorpusProfile
+from app.settings import Settings
+from index import load_embedder
+
+from .metrics import figures, load_items, normalise
+from .mrc import DATASETS, MrcQuestion, corpus, english_questions, in_english
+from .runner import EVAL_SET, run
+from .scorer_data import article_split, retriever_for
+from .train_scorer import ARTICLE_SETS
+
+HELDOUT = EVAL_SET.parent / "heldout.jsonl"
+COLD_START = (
+    "import time; t = time.perf_counter();"
+    "from app.engine import build_engine; from app.settings import Settings;"
+    "e = build_engine(Settings(), log=lambda m: None); e.answer('2022年新增了多少学位？');"
+    "print(time.perf_counter() - t)"
+)
+
+
+@dataclass(frozen=True)
+class Row:
+    name: str
+    items: int
+    accuracy: float
+    false_refusals: float
+    refusal_recall: float
+    cited_chars: float
+    verbatim: float
+    p50_ms: float
+    p95_ms: float
+    calibration_error: float | None = None
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else 0.0
+
+
+def expected_calibration_error(probabilities: list[float], outcomes: list[bool], bins: int = 10) -> float:
+    """Mean |stated probability − observed frequency| over equal-width bins, weighted by size."""
+    p, y = np.asarray(probabilities), np.asarray(outcomes, dtype=float)
+    edges = np.minimum((p * bins).astype(int), bins - 1)
+    return float(sum(abs(p[edges == b].mean() - y[edges == b].mean()) * (edges == b).sum()
+                     for b in range(bins) if (edges == b).any()) / len(p))
+
+
+def mrc_row(engine: AnswerEngine, name: str, answerable: list[MrcQuestion], unanswerable: list[MrcQuestion],
+            progress: bool) -> Row:
+    texts = {d.id: d.text for d in engine.retriever.corpus.documents.values()}
+    right, refused_answerable, refused_other, chars, answered, verbatim, quotes = 0, 0, 0, 0, 0, 0, 0
+    latencies, stated, happened = [], [], []
+    asked = [(q, True) for q in answerable] + [(q, False) for q in unanswerable]
+    for q, can in tqdm(asked, desc=name, unit="q", file=sys.stderr, disable=not progress):
+        answer = engine.answer(q.question)
+        latencies.append(answer.latency_ms)
+        if answer.answerable is not None:
+            stated.append(answer.answerable)
+            happened.append(can)
+        quotes += len(answer.citations)
+        verbatim += sum(texts[c.doc][c.start : c.end] == c.quote for c in answer.citations)
+        if can:
+            refused_answerable += answer.refused
+            right += not answer.refused and any(normalise(a) in normalise(answer.answer) for a in q.answers)
+        else:
+            refused_other += answer.refused
+        if not answer.refused:
+            answered += 1
+            chars += sum(len(c.quote) for c in answer.citations)
+    return Row(
+        name, len(asked), right / len(answerable), refused_answerable / len(answerable),
+        refused_other / len(unanswerable), chars / max(1, answered), verbatim / max(1, quotes),
+        statistics.median(latencies), percentile(latencies, 0.95), expected_calibration_error(stated, happened),
+    )
+
+
+def article_row(engine: AnswerEngine, name: str, items: list[dict], progress: bool) -> Row:
+    results = run(engine, items, progress, label=name)
+    f = figures(results)
+    answered = [r for r in results if not r.refused]
+    chars = sum(len(c["quote"]) for r in answered for c in r.output["citations"]) / max(1, len(answered))
+    return Row(name, len(items), f["answer_accuracy"], f["false_refusal_rate"], f["refusal_recall"], chars,
+               f["verbatim_rate"] or 1.0, f["latency_p50_ms"], f["latency_p95_ms"])
+
+
+def cold_start(runs: int = 3) -> list[float]:
+    times = []
+    for _ in range(runs):
+        out = subprocess.run([sys.executable, "-c", COLD_START], capture_output=True, text=True, check=True)
+        times.append(float(out.stdout.strip().splitlines()[-1]))
+    return times
+
+
+def table(rows: list[Row]) -> str:
+    lines = [
+        "| set | items | answer accuracy | false refusals | refusal recall | cited chars / answer | verbatim "
+        "| p50 / p95 ms | calibration error |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        ece = f"{r.calibration_error:.3f}" if r.calibration_error is not None else "–"
+        lines.append(
+            f"| {r.name} | {r.items} | {r.accuracy:.3f} | {r.false_refusals:.3f} | {r.refusal_recall:.3f} | "
+            f"{r.cited_chars:.0f} | {r.verbatim:.3f} | {r.p50_ms:.0f} / {r.p95_ms:.0f} | {ece} |"
+        )
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--split", default="test", choices=["dev", "test"],
+                        help="which split of the public data and the article's questions (dev: while tuning)")
+    parser.add_argument("--no-progress", action="store_true")
+    parser.add_argument("--no-cold-start", action="store_true")
+    args = parser.parse_args(argv)
+    progress = not args.no_progress
+    settings = Settings()
+    log = lambda message: print(message, file=sys.stderr)  # noqa: E731
+    rows = []
+    embedder = load_embedder(settings.embedding_model, settings.cache_dir, log=log)
+    english = english_questions()
+    for dataset in DATASETS:
+        split = corpus(dataset, args.split)
+        cache = settings.cache_dir / "mrc" / f"{dataset}-{args.split}"
+        engine = engine_for(retriever_for(split.documents, embedder, cache, log), settings, CorpusProfile(), log)
+        engine.warm_up()
+        name = f"{dataset} {args.split} ({len(split.documents)} paragraphs)"
+        rows.append(mrc_row(engine, name, split.answerable, split.unanswerable, progress))
+        rows.append(mrc_row(engine, f"{name}, questions in English", in_english(split.answerable, english),
+                            in_english(split.unanswerable, english), progress))
+    engine = build_engine(settings, log=log)
+    document = next(iter(engine.retriever.corpus.documents.values()))
+    pooled = [i for path in ARTICLE_SETS for i in load_items(path)]
+    if args.split == "test":
+        rows.append(article_row(engine, "article: held-out", load_items(HELDOUT), progress))
+    rows.append(article_row(engine, f"article: {args.split} part of the labelled questions",
+                            [i for i in pooled if article_split(i, document) == args.split], progress))
+    rows.append(article_row(engine, "article: eval/questions.jsonl (part trained on)", load_items(EVAL_SET), progress))
+    print(table(rows))
+    latencies = [r.p50_ms for r in rows]
+    print(f"\nlatency per answer, models loaded: p50 {statistics.median(latencies):.0f} ms (median of the sets' "
+          f"medians), p95 up to {max(r.p95_ms for r in rows):.0f} ms")
+    if not args.no_cold_start:
+        times = cold_start()
+        print(f"cold start (new process to first answer, caches present): {min(times):.2f} s best, "
+              f"{max(times):.2f} s worst")
+    return 0
+
+
+if __name__ == "__main__":
+    started = time.perf_counter()
+    code = main()
+    print(f"({time.perf_counter() - started:.0f} s)", file=sys.stderr)
+    sys.exit(code)

@@ -1,0 +1,275 @@
+"""`make train-scorer`: learn the answer scorer (app/scorer.py) and write app/scorer.json.
+
+Training data: the train split of the public reading-comprehension sets (data/mrc/, split by
+article) and the train part of the article's eval set (split by paragraph); see
+eval/scorer_data.py for how examples are made. Development data, used to calibrate the
+probabilities and choose the thresholds, and never trained on: the dev splits of both sets,
+and eval/dev.jsonl. Test splits are only read by `make bench-answers`.
+
+Reproducible: fixed splits (hashes of titles and paragraphs), a fixed seed, deterministic
+solvers. Takes about 8 minutes on 2 cores the first time (most of it embedding the corpora,
+which are cached), under a minute after.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import pickle
+import sys
+import time
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import numpy as np
+
+from app.engine import build_retriever, question_frame
+from app.profile import load_profile
+from app.scorer import (
+    FEATURES,
+    GROUP_FEATURES,
+    QUESTION_TYPES,
+    SCRIPTS,
+    AnswerScorer,
+    LinearModel,
+    ScriptModel,
+    group_features,
+)
+from app.settings import DEFAULT_CORPUS, DEFAULT_SCORER, Settings
+from index import load_embedder
+
+from .metrics import load_items
+from .mrc import DATASETS, corpus, english_questions, in_english, load_paragraphs
+from .runner import EVAL_SET
+from .scorer_data import Examples, article_examples, article_split, mrc_examples, retriever_for
+
+SEED = 0
+# The article's labelled questions, pooled and split by paragraph (eval/scorer_data.py,
+# article_split); eval/heldout.jsonl is never read here.
+ARTICLE_SETS = (EVAL_SET, Path(__file__).resolve().parent / "dev.jsonl")
+TOP_K = 5
+MAX_CITED_CHARS = 130  # the selection's budget on dev (the target is 150 on test; keep a margin)
+MAX_FALSE_REFUSALS = 0.03  # mean over the dev sets
+ACCURACY_SLACK = 0.005  # a lower keep share must buy at least this much accuracy (more quotes, more to read)
+ANSWERABILITY_C = 0.1  # L2 strength of the answerability model, chosen on dev (1.0 refused fewer unanswerables)
+LOG_LENGTH = FEATURES.index("log_length")
+LIST_QUESTION = FEATURES.index("q_list")
+
+
+def log(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def build_examples(settings: Settings) -> tuple[Examples, dict[str, Examples]]:
+    """(training examples, development examples by set)."""
+    embedder = load_embedder(settings.embedding_model, settings.cache_dir, log=log)
+    english = english_questions()
+    train, dev = Examples(), {}
+    for dataset in DATASETS:
+        started = time.perf_counter()
+        paragraphs = [p for p in load_paragraphs(dataset) if p.split == "train"]
+        retriever = retriever_for([p.document() for p in paragraphs], embedder,
+                                  settings.cache_dir / "mrc" / f"{dataset}-train", log)
+        questions = [q for p in paragraphs for q in p.questions]
+        mrc_examples(retriever, questions + in_english(questions, english), TOP_K, train, leave_own_out=True)
+        split = corpus(dataset, "dev")
+        retriever = retriever_for(split.documents, embedder, settings.cache_dir / "mrc" / f"{dataset}-dev", log)
+        dev[dataset] = Examples()
+        for questions, answerable in ((split.answerable, True), (split.unanswerable, False)):
+            mrc_examples(retriever, questions + in_english(questions, english), TOP_K, dev[dataset],
+                         leave_own_out=False, answerable=answerable)
+        log(f"{dataset}: examples built in {time.perf_counter() - started:.0f} s")
+    article = Settings(cache_dir=settings.cache_dir, corpus=[DEFAULT_CORPUS])
+    profile = load_profile(article.profile_path())
+    retriever = build_retriever(article, profile, log)
+    frame = question_frame(retriever, profile)
+    document = next(iter(retriever.corpus.documents.values()))
+    items = [i for path in ARTICLE_SETS for i in load_items(path)]
+    by_split = {s: [i for i in items if article_split(i, document) == s] for s in ("train", "dev")}
+    article_examples(retriever, frame, by_split["train"], TOP_K, article.retrieval_mode, train)
+    dev["article"] = Examples()
+    article_examples(retriever, frame, by_split["dev"], TOP_K, article.retrieval_mode, dev["article"])
+    return train, dev
+
+
+def fit_logistic(X: np.ndarray, y: np.ndarray, weight: np.ndarray | None = None, c: float = 1.0) -> LinearModel:
+    from sklearn.linear_model import LogisticRegression
+
+    mean, scale = X.mean(0), X.std(0) + 1e-6
+    model = LogisticRegression(C=c, max_iter=5000, random_state=SEED)
+    model.fit((X - mean) / scale, y, sample_weight=weight)
+    return LinearModel(model.coef_[0].astype(np.float32), float(model.intercept_[0]), mean.astype(np.float32),
+                       scale.astype(np.float32))
+
+
+@dataclass
+class DevGroup:
+    """One development question: its candidates' logits, labels, lengths, and truth."""
+
+    logits: np.ndarray
+    labels: np.ndarray
+    lengths: np.ndarray
+    group_logit: float
+    answerable: bool
+    list_question: bool
+
+
+def dev_groups(model: ScriptModel, examples: Examples) -> list[DevGroup]:
+    groups = []
+    for features, labels, answerable in zip(examples.features, examples.labels, examples.answerable, strict=True):
+        logits = model.selection.logits(features)
+        group_logit = float(model.answerability.logits(group_features(features, logits)[None, :])[0])
+        groups.append(DevGroup(logits, labels, np.expm1(features[:, LOG_LENGTH]), group_logit, answerable,
+                               bool(features[0, LIST_QUESTION])))
+    return groups
+
+
+def fit_temperature(groups: list[DevGroup]) -> float:
+    """The softmax temperature that makes the positive's share most likely (dev)."""
+    def nll(t: float) -> float:
+        total = 0.0
+        for g in groups:
+            z = g.logits / t
+            total -= float(np.log(np.exp(z - z.max())[g.labels > 0].sum() / np.exp(z - z.max()).sum()))
+        return total
+
+    return min(np.arange(0.3, 3.01, 0.05), key=nll).item()
+
+
+def fit_platt(groups: list[DevGroup]) -> tuple[float, float]:
+    from sklearn.linear_model import LogisticRegression
+
+    x = np.array([[g.group_logit] for g in groups])
+    y = np.array([g.labels.any() for g in groups])
+    model = LogisticRegression(C=100.0, max_iter=1000, random_state=SEED).fit(x, y)
+    return float(model.coef_[0, 0]), float(model.intercept_[0])
+
+
+@dataclass(frozen=True)
+class Outcome:
+    accuracy: float  # answerable questions answered with a gold sentence among the quotes
+    false_refusals: float
+    refusal_recall: float
+    cited_chars: float  # per answered question
+
+
+def outcome(groups: list[DevGroup], model: ScriptModel, refuse_below: float, keep_share: float,
+            max_sentences: int = 3, max_list_sentences: int = 6) -> Outcome:
+    a, b = model.platt
+    right, refused_answerable, refused_other, chars, answered = 0, 0, 0, 0.0, 0
+    for g in groups:
+        answerable = 1 / (1 + math.exp(-(a * g.group_logit + b)))
+        refuse = answerable < refuse_below
+        if g.answerable:
+            refused_answerable += refuse
+        else:
+            refused_other += refuse
+        if refuse:
+            continue
+        shares = np.exp((g.logits - g.logits.max()) / model.temperature)
+        order = np.argsort(-shares, kind="stable")
+        kept = [i for i in order if shares[i] >= keep_share * shares[order[0]]]
+        kept = kept[: max_list_sentences if g.list_question else max_sentences]
+        right += bool(g.answerable and g.labels[kept].any())
+        chars += float(g.lengths[kept].sum())
+        answered += 1
+    n_answerable = sum(g.answerable for g in groups)
+    n_other = len(groups) - n_answerable
+    return Outcome(
+        right / n_answerable if n_answerable else 1.0, refused_answerable / n_answerable if n_answerable else 0.0,
+        refused_other / n_other if n_other else 1.0, chars / answered if answered else 0.0,
+    )
+
+
+def choose_thresholds(dev: dict[str, list[DevGroup]], model: ScriptModel) -> tuple[float, float]:
+    """The share of the best sentence's probability a quoted sentence must reach: the highest
+    (fewest quotes) whose answers are right within ACCURACY_SLACK of the best share's, among
+    those that stay within MAX_CITED_CHARS on average. The refusal threshold:
+    the one refusing the most unanswerable questions (mean over the dev sets) while refusing
+    at most MAX_FALSE_REFUSALS of the answerable ones (mean over the dev sets)."""
+    shares = (0.5, 0.4, 0.3, 0.25, 0.2, 0.15, 0.1, 0.07, 0.05, 0.03)
+    accuracy = {}
+    for share in shares:
+        results = [outcome(g, model, 0.0, share) for g in dev.values()]
+        if all(r.cited_chars <= MAX_CITED_CHARS for r in results):
+            accuracy[share] = sum(r.accuracy for r in results) / len(results)
+    best = max(accuracy.values(), default=0.0)
+    keep_share = max((s for s, a in accuracy.items() if a >= best - ACCURACY_SLACK), default=shares[0])
+
+    def merit(threshold: float) -> tuple[bool, float, float]:
+        results = [outcome(g, model, threshold, keep_share) for g in dev.values()]
+        feasible = sum(r.false_refusals for r in results) / len(results) <= MAX_FALSE_REFUSALS
+        return feasible, sum(r.refusal_recall for r in results), sum(r.accuracy for r in results)
+
+    refuse_below = max(np.arange(0.02, 0.95, 0.01), key=merit).item()
+    return round(refuse_below, 2), keep_share
+
+
+def train_script(train_set: Examples, dev: dict[str, Examples], article_weight: float) -> tuple[ScriptModel, dict]:
+    """The models for one script of question, with their dev figures."""
+    X, y, group = train_set.arrays()
+    article = np.array([source == "article" for source in train_set.sources])
+    row_weight = np.where(article[group], article_weight, 1.0)
+    answerable_rows = np.array([labels.any() for labels in train_set.labels])[group]
+    selection = fit_logistic(X[answerable_rows], y[answerable_rows], row_weight[answerable_rows])
+    G = np.stack([group_features(f, selection.logits(f)) for f in train_set.features])
+    GY = np.array([labels.any() for labels in train_set.labels])
+    answerability = fit_logistic(G, GY, np.where(article, article_weight, 1.0), c=ANSWERABILITY_C)
+    model = ScriptModel(selection, answerability)
+    groups = {name: dev_groups(model, examples) for name, examples in dev.items() if examples.groups}
+    pooled = [g for gs in groups.values() for g in gs]
+    model = replace(model, temperature=fit_temperature([g for g in pooled if g.labels.any()]),
+                    platt=fit_platt(pooled))
+    refuse_below, keep_share = choose_thresholds(groups, model)
+    model = replace(model, refuse_below=refuse_below, keep_share=keep_share)
+    figures = {name: vars(outcome(gs, model, refuse_below, keep_share)) for name, gs in groups.items()}
+    return model, figures
+
+
+def train(train_set: Examples, dev: dict[str, Examples], article_weight: float) -> tuple[AnswerScorer, dict]:
+    models, figures = {}, {}
+    for script in SCRIPTS:
+        models[script], figures[script] = train_script(
+            train_set.only(script), {name: examples.only(script) for name, examples in dev.items()}, article_weight
+        )
+    return AnswerScorer(models), {"dev": figures}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--out", type=Path, default=DEFAULT_SCORER, help="where to write the scorer")
+    parser.add_argument("--article-weight", type=float, default=3.0,
+                        help="weight of an article example against a reading-comprehension one")
+    parser.add_argument("--reuse-examples", action="store_true",
+                        help="reuse the examples of the previous run (cached) instead of rebuilding them")
+    args = parser.parse_args(argv)
+    settings = Settings()
+    cached = settings.cache_dir / "scorer-examples.pkl"
+    if args.reuse_examples and cached.is_file():
+        train_set, dev = pickle.loads(cached.read_bytes())
+    else:
+        train_set, dev = build_examples(settings)
+        cached.parent.mkdir(parents=True, exist_ok=True)
+        cached.write_bytes(pickle.dumps((train_set, dev)))
+    scorer, meta = train(train_set, dev, args.article_weight)
+    import sklearn
+
+    meta.update({
+        "trained": time.strftime("%Y-%m-%d"), "seed": SEED, "top_k": TOP_K, "article_weight": args.article_weight,
+        "train_questions": len(train_set.groups), "sklearn": sklearn.__version__,
+        "question_types": list(QUESTION_TYPES),
+        "data": "data/mrc train splits (with questions_en.jsonl); train part of eval/questions.jsonl + eval/dev.jsonl",
+    })
+    scorer = replace(scorer, meta=meta)
+    args.out.write_text(json.dumps(scorer.to_json(), ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+    print(f"Wrote {args.out}: {len(FEATURES)} candidate features, {len(GROUP_FEATURES)} question features")
+    for script, model in scorer.models.items():
+        print(f"{script}: refuse below {model.refuse_below}, keep sentences ≥ {model.keep_share} of the best")
+        for name, figures in meta["dev"][script].items():
+            print(f"  dev {name}: " + ", ".join(f"{k} {v:.3f}" for k, v in figures.items()))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,75 @@
+"""Follow-up resolution and the corpus profile, on hand-made histories and files (no model)."""
+
+import json
+
+import pytest
+
+from app.followup import QuestionFrame, resolve_followup
+from app.models import Message
+from app.profile import CorpusProfile, ProfileError, load_profile
+from app.settings import DEFAULT_CORPUS, DEFAULT_PROFILE, Settings
+
+PROFILE = CorpusProfile(
+    relative_years={"2022": ["去年"], "2023": ["今年", "this year"]}, setting_words=["南海区", "南海"]
+)
+FRAME = QuestionFrame(PROFILE, {"2022", "2023"})
+
+
+def _history(question: str) -> list[Message]:
+    return [Message(role="user", content=question), Message(role="assistant", content="……")]
+
+
+def test_year_of_a_question():
+    assert FRAME.year_of("今年有什么计划") == "2023"
+    assert FRAME.year_of("2022年做了什么") == "2022"
+    assert FRAME.year_of("What is planned this year?") == "2023"
+    assert FRAME.year_of("去年和今年比") is None  # two years: no preference
+    assert FRAME.year_of("2019年呢") is None  # not a year of this corpus
+    plain = QuestionFrame(CorpusProfile(), {"2022"})
+    assert plain.year_of("今年有什么计划") is None  # no profile: no relative years
+    assert plain.year_of("2022年有什么") == "2022"
+
+
+@pytest.mark.parametrize(
+    ("previous", "question", "resolved"),
+    [
+        ("2022年南海在教育上做了什么？", "那医疗呢？", "2022年南海医疗做了什么?"),
+        ("去年大地艺术节办了吗？", "那今年呢？", "2023年大地艺术节办了吗？"),
+        ("大地艺术节今年还办吗？", "它会怎么运营？", "大地艺术节今年还办吗？ 它会怎么运营？"),
+        ("今年乡村振兴有哪些打算？", "还有呢？", "今年乡村振兴有哪些打算？ 还有呢？"),
+    ],
+)
+def test_follow_ups_take_what_they_leave_out_from_the_previous_question(previous, question, resolved):
+    assert resolve_followup(question, _history(previous), FRAME) == resolved
+
+
+def test_a_complete_question_stands_alone():
+    complete = "高企数量突破了多少家？"
+    assert resolve_followup(complete, _history("2022年南海在教育上做了什么？"), FRAME) == complete
+    assert resolve_followup("那医疗呢？", [], FRAME) == "那医疗呢？"
+
+
+def test_profiles_are_validated_with_one_line_messages(tmp_path):
+    bundled = load_profile(DEFAULT_PROFILE)
+    assert bundled.examples and bundled.relative_years["2023"] and bundled.expansions()["看病"]
+    assert load_profile(None) == CorpusProfile()
+    cases = {
+        "broken.json": "{",
+        "unknown.json": json.dumps({"colour": "red"}),
+        "years.json": json.dumps({"relative_years": {"this year": ["今年"]}}),
+        "synonyms.json": json.dumps({"thesaurus": [{"everyday": [], "corpus": ["医院"]}]}),
+    }
+    for name, text in cases.items():
+        (tmp_path / name).write_text(text, encoding="utf-8")
+        with pytest.raises(ProfileError) as error:
+            load_profile(tmp_path / name)
+        assert "\n" not in str(error.value) and name in str(error.value)
+    with pytest.raises(ProfileError, match="cannot read"):
+        load_profile(tmp_path / "missing.json")
+
+
+def test_the_bundled_profile_goes_with_the_bundled_article_only(tmp_path):
+    assert Settings(corpus=[DEFAULT_CORPUS]).profile_path() == DEFAULT_PROFILE
+    assert Settings(corpus=[tmp_path]).profile_path() is None
+    assert Settings(corpus=[DEFAULT_CORPUS], profile="none").profile_path() is None
+    assert Settings(corpus=[tmp_path], profile=str(DEFAULT_PROFILE)).profile_path() == DEFAULT_PROFILE
