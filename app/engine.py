@@ -119,7 +119,7 @@ class AnswerEngine:
         """Search for `text` and judge what was found; `refuse` says whether nothing answers it."""
         query, passages, answering = search(self.retriever, self.frame, text, self.top_k, mode or self.mode)
         candidates = self.features.candidates(answering)
-        judgement = self.scorer.judge(self.features.matrix(query, candidates), candidates, query.folded)
+        judgement = self.scorer.judge(self.features.matrix(query, candidates), candidates, query.text)
         # A question naming a year no document mentions cannot be answered from them.
         unknown_year = any(y not in self.years for y in YEAR_MENTION.findall(query.folded))
         threshold = judgement.refuse_below if self.refuse_below is None else self.refuse_below

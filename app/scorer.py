@@ -386,10 +386,10 @@ class ScriptModel:
 SCRIPTS = ("chinese", "other")
 
 
-def script_of(folded_question: str) -> str:
-    """Questions with Chinese in them meet the text word for word; others (English) only
-    through the multilingual embedding, so they have a model of their own."""
-    return "chinese" if CJK.search(folded_question) else "other"
+def script_of(question: str) -> str:
+    """Questions with Chinese in them meet the text word for word; others (English) through
+    the multilingual embedding and a dictionary, so they have a model of their own."""
+    return "chinese" if CJK.search(fold(question)) else "other"
 
 
 @dataclass(frozen=True)
@@ -399,8 +399,8 @@ class AnswerScorer:
     models: dict[str, ScriptModel]
     meta: dict | None = None
 
-    def judge(self, features: np.ndarray, candidates: list[Candidate], folded_question: str) -> Judgement:
-        return self.models[script_of(folded_question)].judge(features, candidates)
+    def judge(self, features: np.ndarray, candidates: list[Candidate], question: str) -> Judgement:
+        return self.models[script_of(question)].judge(features, candidates)
 
     def to_json(self) -> dict:
         return {

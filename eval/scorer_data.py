@@ -45,7 +45,7 @@ class Examples:
         self.groups.append(group)
         self.answerable.append(answerable)
         self.sources.append(source)
-        self.scripts.append(script_of(query.folded))
+        self.scripts.append(script_of(query.text))
 
     def only(self, script: str) -> Examples:
         """The groups whose question is in `script`."""

@@ -46,8 +46,9 @@ from .scorer_data import Examples, article_examples, article_split, mrc_examples
 
 SEED = 0
 # The article's labelled questions, pooled and split by paragraph (eval/scorer_data.py,
-# article_split); eval/heldout.jsonl is never read here.
+# article_split), and eval/train.jsonl, for training only; eval/heldout.jsonl is never read here.
 ARTICLE_SETS = (EVAL_SET, Path(__file__).resolve().parent / "dev.jsonl")
+ARTICLE_TRAIN = Path(__file__).resolve().parent / "train.jsonl"
 TOP_K = 5
 MAX_CITED_CHARS = 130  # the selection's budget on dev (the target is 150 on test; keep a margin)
 MAX_FALSE_REFUSALS = 0.03  # mean over the dev sets
@@ -87,7 +88,8 @@ def build_examples(settings: Settings) -> tuple[Examples, dict[str, Examples]]:
     document = next(iter(retriever.corpus.documents.values()))
     items = [i for path in ARTICLE_SETS for i in load_items(path)]
     by_split = {s: [i for i in items if article_split(i, document) == s] for s in ("train", "dev")}
-    article_examples(retriever, frame, by_split["train"], TOP_K, article.retrieval_mode, train)
+    article_examples(retriever, frame, by_split["train"] + load_items(ARTICLE_TRAIN), TOP_K, article.retrieval_mode,
+                     train)
     dev["article"] = Examples()
     article_examples(retriever, frame, by_split["dev"], TOP_K, article.retrieval_mode, dev["article"])
     return train, dev

@@ -7,7 +7,7 @@ import math
 import re
 import threading
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from pathlib import Path
 
 import numpy as np
@@ -81,6 +81,10 @@ class BM25Index:
         self._bm25.index(tokenized, show_progress=False)
         self.size = len(texts)
         self._document_frequency = Counter(w for words in tokenized for w in set(words))
+
+    @property
+    def vocabulary(self) -> Collection[str]:
+        return self._document_frequency.keys()
 
     def idf(self, word: str) -> float:
         """Inverse document frequency (Lucene's BM25 form, always > 0); unseen words get the most."""

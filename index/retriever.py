@@ -9,6 +9,7 @@ import numpy as np
 
 from ingest import Chunk
 
+from .crosslingual import EnglishBridge
 from .dense import search_all
 from .embedder import Embedder
 from .lexical import BM25Index, JiebaTokenizer, Tokenizer, quoted_terms
@@ -56,16 +57,20 @@ class Retriever:
         self.tokenizer = tokenizer or JiebaTokenizer(quoted_terms(d.text for d in corpus.documents.values()))
         self.weights = weights or RetrievalWeights()
         self.bm25 = BM25Index([_lexical_text(c) for c in corpus.chunks], self.tokenizer)
+        self.english = EnglishBridge(self.bm25.vocabulary)
         self._positions = {c.id: i for i, c in enumerate(corpus.chunks)}
 
     def prepare(self, text: str) -> Query:
         folded = fold(text)
-        if expansion := [words for word, words in self.expansions.items() if word in folded]:
+        expansion = [words for word, words in self.expansions.items() if word in folded]
+        if not CJK.search(folded):  # English: the corpus words its words stand for
+            expansion += self.english.words_for(folded)
+        if expansion:
             folded = f"{folded}（{' '.join(expansion)}）"
         vector = self.embedder.embed_queries([folded])[0]
-        # The lexical index holds Chinese words: a question without any (e.g. English)
-        # is searched densely only. Years are left to the period preference: as words
-        # they match every passage that merely mentions the year.
+        # The lexical index holds Chinese words: a question without any is searched densely
+        # only. Years are left to the period preference: as words they match every passage
+        # that merely mentions the year.
         words = [w for w in self.tokenizer(folded) if not YEAR.fullmatch(w)] if CJK.search(folded) else []
         return Query(text=text, folded=folded, vector=vector, words=tuple(words))
 

@@ -18,9 +18,9 @@ HELDOUT = EVAL_SET.parent / "heldout.jsonl"
 FLOORS = {
     EVAL_SET.name: {"hit@5": 0.97, "answer_accuracy": 0.93, "citation_recall": 0.94, "refusal_recall": 0.55,
                     "verbatim_rate": 1.0},
-    HELDOUT.name: {"hit@5": 0.92, "answer_accuracy": 0.75, "refusal_recall": 0.45, "verbatim_rate": 1.0},
+    HELDOUT.name: {"hit@5": 0.94, "answer_accuracy": 0.82, "refusal_recall": 0.50, "verbatim_rate": 1.0},
 }
-CEILINGS = {EVAL_SET.name: {"false_refusal_rate": 0.05}, HELDOUT.name: {"false_refusal_rate": 0.10}}
+CEILINGS = {EVAL_SET.name: {"false_refusal_rate": 0.05}, HELDOUT.name: {"false_refusal_rate": 0.08}}
 
 
 @pytest.fixture(scope="module")
@@ -36,11 +36,13 @@ def test_every_item_follows_the_schema_and_quotes_the_source(items, article):
 
 
 def test_the_held_out_and_development_sets_follow_the_schema(article):
-    """Written from the article alone by separate authors (README, "Evaluation")."""
+    """Written from the article alone by separate authors (README, "Evaluation"); the
+    training questions too."""
     ids = {i["id"] for i in load_items(EVAL_SET)}
-    for path in (HELDOUT, EVAL_SET.parent / "dev.jsonl"):
+    for path in (HELDOUT, EVAL_SET.parent / "dev.jsonl", EVAL_SET.parent / "train.jsonl"):
         extra = load_items(path)
         assert len(extra) >= 60 and not ids & {i["id"] for i in extra}
+        ids |= {i["id"] for i in extra}
         assert {i["id"]: p for i in extra if (p := schema_problems(i, {article.id: article.text}))} == {}
         kinds = Counter(i["kind"] for i in extra)
         assert all(kinds[k] >= 5 for k in ("colloquial", "near_miss", "false_premise", "multi_turn"))

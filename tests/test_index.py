@@ -129,3 +129,24 @@ def test_an_index_that_cannot_be_saved_is_used_from_memory(tmp_path, article, em
     log: list[str] = []
     index, built = open_index(tmp_path / "not-a-folder" / "index", [article], embedder, log=log.append)
     assert built and index.chunks and len(log) == 2 and "could not be saved" in log[1]
+
+
+def test_english_words_meet_the_corpus_through_dictionary_glosses(tmp_path):
+    from index.crosslingual import EnglishBridge, english_words
+
+    assert english_words("What new school places were added?") == ["new", "school", "place", "add"]
+    assert english_words("planned villages lagging companies") == ["plan", "village", "lag", "company"]
+    dictionary = tmp_path / "cedict.txt"
+    dictionary.write_text(
+        "# a hand-made excerpt in CC-CEDICT's format\n"
+        "學位 学位 [xue2 wei4] /academic degree/place in school/\n"
+        "醫院 医院 [yi1 yuan4] /hospital/CL:所[suo3]/\n"
+        "醫生 医生 [yi1 sheng1] /doctor/\n"
+        "地方 地方 [di4 fang5] /region/place/\n"
+        "院 院 [yuan4] /courtyard/hospital/\n",
+        encoding="utf-8",
+    )
+    bridge = EnglishBridge({"学位", "医院", "地方", "院", "新增"}, per_word=2, path=dictionary)
+    assert bridge.words_for("Which hospital?") == ["医院"]  # 医生 is not in the corpus, 院 is one character
+    assert bridge.words_for("school places") == ["学位", "地方"]  # "place" alone glosses 地方 best
+    assert bridge.words_for("weather") == []
