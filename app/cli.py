@@ -10,7 +10,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from ingest import IngestError, read_documents
+from ingest import IngestError, Skipped, read_documents
 
 from .models import Answer, error_json, parse_history
 from .prompts import prompt, render
@@ -48,7 +48,7 @@ def _progress_bar():
 
 
 def cmd_ingest(args: argparse.Namespace) -> int:
-    documents = read_documents(_settings(args).corpus)
+    documents = read_documents(_settings(args).corpus, on_skip=lambda skipped: print(skipped))
     for doc in documents:
         kinds: dict[str, int] = {}
         for chunk in doc.chunks:
@@ -61,21 +61,29 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     return 0
 
 
-def _engine(args: argparse.Namespace, rebuild: bool = False, settings: Settings | None = None):
+def _engine(args: argparse.Namespace, rebuild: bool = False, settings: Settings | None = None, on_skip=None):
     from .engine import build_engine
 
-    return build_engine(settings or _settings(args), log=_log, progress=_progress_bar(), rebuild=rebuild)
+    return build_engine(settings or _settings(args), log=_log, progress=_progress_bar(), rebuild=rebuild,
+                        on_skip=on_skip)
 
 
 def cmd_index(args: argparse.Namespace) -> int:
     import time
 
     started = time.perf_counter()
-    engine = _engine(args, rebuild=args.rebuild)
+    skipped: list[Skipped] = []
+    engine = _engine(args, rebuild=args.rebuild, on_skip=skipped.append)
     corpus = engine.retriever.corpus
     sentences = len(corpus.sentence_vectors)
+    for doc in corpus.documents.values():
+        length = f"{len(doc.pages)} pages" if doc.pages else f"{len(doc.text)} characters"
+        print(f"indexed {doc.id} ({doc.kind}, {length}): {doc.title}")
+    for file in skipped:
+        print(file)
     print(
-        f"Index ready: {len(corpus.documents)} document(s), {len(corpus.chunks)} chunks, {sentences} sentences, "
+        f"Index ready: {len(corpus.documents)} document(s), {len(skipped)} file(s) skipped, "
+        f"{len(corpus.chunks)} chunks, {sentences} sentences, "
         f"model {corpus.manifest['model']}, FAISS {type(corpus.faiss_index).__name__}, "
         f"built {corpus.manifest['built']} ({time.perf_counter() - started:.1f} s)"
     )
@@ -88,7 +96,8 @@ def format_answer(answer: Answer) -> str:
         lines.append("")
         lines.append("来源：")
         for c in answer.citations:
-            lines.append(f"[{c.n}] {c.doc} {c.start}–{c.end} · {c.heading}")
+            where = " ".join(x for x in (c.title and f"《{c.title}》", c.doc, c.page and f"p.{c.page}") if x)
+            lines.append(f"[{c.n}] {where} {c.start}–{c.end}" + (f" · {c.heading}" if c.heading else ""))
     return "\n".join(lines)
 
 
@@ -217,7 +226,8 @@ def build_parser() -> argparse.ArgumentParser:
         prog="nanhai-qa", description="Ask what Nanhai achieved in 2022 and plans for 2023; answers cite the article.",
     )
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--corpus", type=Path, action="append", help="a .txt/.md file or a folder (repeatable); "
+    common.add_argument("--corpus", type=Path, action="append",
+                        help="a file (.txt .md .pdf .docx .html) or a folder of them (repeatable); "
                         "default: the bundled article (env NANHAI_QA_CORPUS)")
     common.add_argument("--cache-dir", type=Path, help="where the model and index are cached (env NANHAI_QA_CACHE_DIR)")
     sub = parser.add_subparsers(dest="command", required=True)

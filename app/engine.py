@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Protocol
 
@@ -24,13 +24,13 @@ from index import (
     quoted_terms,
     section_name,
 )
-from ingest import Chunk, Span, read_documents
+from ingest import Chunk, Skipped, Span, read_documents
 
-from .extractive import Draft, ExtractiveGenerator, SelectionPolicy, compose
+from .extractive import AnswerStyle, Draft, ExtractiveGenerator, SelectionPolicy, compose
 from .followup import QuestionFrame, resolve_followup
 from .models import Answer, Message
 from .profile import CorpusProfile, load_profile
-from .prompts import prompt, render
+from .prompts import ENGLISH, prompt, render
 from .scorer import AnswerScorer, CandidateFeatures, Judgement, load_scorer
 from .settings import Settings
 from .validate import clean_question
@@ -55,8 +55,8 @@ class Generator(Protocol):
     name: str
 
     def generate(
-        self, question: str, query: Query, passages: list[Passage], judgement: Judgement, lead: str = "",
-        on_token: TokenCallback | None = None,
+        self, question: str, query: Query, passages: list[Passage], judgement: Judgement,
+        style: AnswerStyle | None = None, on_token: TokenCallback | None = None,
     ) -> Draft: ...
 
 
@@ -114,6 +114,10 @@ class AnswerEngine:
         self.years = {y for d in documents for y in YEAR.findall(d.text)}
         self.folded_text = fold("\n".join(d.text for d in documents))
         self.frame = question_frame(retriever, self.profile)
+        self.style = AnswerStyle(
+            titles={d.id: d.title for d in documents} if len(documents) > 1 else {},
+            dated=frozenset(d.id for d in documents if d.has_periods),
+        )
 
     def retrieve(self, text: str, mode: str | None = None) -> Retrieval:
         """Search for `text` and judge what was found; `refuse` says whether nothing answers it."""
@@ -150,10 +154,12 @@ class AnswerEngine:
         clean = clean_question(question, self.max_question_chars)
         if clean.error:
             return Answer(question=str(question or ""), answer=clean.error, refused=False, error=clean.error)
+        script = clean.script
+        style = replace(self.style, script=script)
         notices = list(clean.notices)
         if len(history) > 2 * self.max_history_turns:
             history = history[-2 * self.max_history_turns :]
-            notices.append(render("notice_history_trimmed", turns=self.max_history_turns))
+            notices.append(render("notice_history_trimmed", script, turns=self.max_history_turns))
         text = resolve_followup(clean.text, history, self.frame)
         found = self.retrieve(text, mode)
         previous = [m.content for m in history if m.role == "user"]
@@ -170,34 +176,37 @@ class AnswerEngine:
         if DEFINITION_QUESTION.search(found.query.folded) and (term := self._mentioned_term(found.query.folded)):
             mentions = self._unexplained_mentions(term)
             if mentions:  # the corpus does not answer, and says where the term appears
-                answer = self._finish(base, compose(mentions, render("mentioned_not_explained", term=term)))
+                lead = render("mentioned_not_explained", script, term=term)
+                answer = self._finish(base, compose(mentions, lead, style), style)
                 answer.refused = True
                 return answer
         if found.refuse:
-            return self._refuse(base)
+            return self._refuse(base, style)
         generation_started = time.perf_counter()
-        draft = generator.generate(found.text, found.query, found.passages, found.judgement, on_token=on_token)
+        draft = generator.generate(found.text, found.query, found.passages, found.judgement, style, on_token)
         if draft.first_token_ms is not None:
             base.first_token_ms = (generation_started - started) * 1000 + draft.first_token_ms
-        return self._finish(base, draft)
+        return self._finish(base, draft, style)
 
-    def _finish(self, answer: Answer, draft: Draft) -> Answer:
+    def _finish(self, answer: Answer, draft: Draft, style: AnswerStyle) -> Answer:
         if draft.refused:
-            return self._refuse(answer)
+            return self._refuse(answer, style)
         answer.answer = "\n".join([*answer.notices, draft.text]) if answer.notices else draft.text
         answer.citations = draft.citations
         return answer
 
-    def _refuse(self, answer: Answer) -> Answer:
+    def _refuse(self, answer: Answer, style: AnswerStyle) -> Answer:
         """The refusal, offering the two or three closest topics the corpus does cover."""
         topics: list[str] = []
         for passage in answer.retrieved:
             name = section_name(passage.chunk.heading_path[-1]) if passage.chunk.heading_path else ""
             if name and name not in topics and not YEAR.search(name):
                 topics.append(name)
-        lines = [*answer.notices, render("refusal")]
+        lines = [*answer.notices, render("refusal", style.script)]
         if topics:
-            lines.append(render("refusal_topics", topics="、".join(f"“{t}”" for t in topics[:3])))
+            listed = (", ".join(f"“{t}”" for t in topics[:3]) if style.script == ENGLISH
+                      else "、".join(f"“{t}”" for t in topics[:3]))
+            lines.append(render("refusal_topics", style.script, topics=listed))
         answer.refused = True
         answer.answer = "\n".join(lines)
         return answer
@@ -226,9 +235,11 @@ class AnswerEngine:
 def build_retriever(
     settings: Settings, profile: CorpusProfile, log: Callable[[str], None] = print,
     progress: Callable[[str, int, int], None] | None = None, rebuild: bool = False,
+    on_skip: Callable[[Skipped], None] | None = None,
 ) -> Retriever:
-    """Load (or build once) the model and the index of the configured corpus."""
-    documents = read_documents(settings.corpus)
+    """Load (or build once) the model and the index of the configured corpus. Files that
+    cannot be read are left out, each passed to `on_skip` (default: logged in one line)."""
+    documents = read_documents(settings.corpus, on_skip=on_skip or (lambda skipped: log(str(skipped))))
     embedder = load_embedder(
         settings.embedding_model, settings.cache_dir, settings.offline, log=log, runtime=settings.embedding_runtime
     )
@@ -243,10 +254,11 @@ def build_retriever(
 def build_engine(
     settings: Settings, log: Callable[[str], None] = print,
     progress: Callable[[str, int, int], None] | None = None, rebuild: bool = False,
+    on_skip: Callable[[Skipped], None] | None = None,
 ) -> AnswerEngine:
     """Load (or build once) everything the engine needs, from the settings."""
     profile = load_profile(settings.profile_path())
-    return engine_for(build_retriever(settings, profile, log, progress, rebuild), settings, profile, log)
+    return engine_for(build_retriever(settings, profile, log, progress, rebuild, on_skip), settings, profile, log)
 
 
 def engine_for(

@@ -4,13 +4,13 @@ of the document (e.g. 2022 review / 2023 plan) they come from."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from index import Passage, Query
 from ingest import Chunk, Span
 
 from .models import Citation
-from .prompts import render
+from .prompts import SIMPLIFIED, render
 from .scorer import Judgement, question_types
 
 
@@ -22,13 +22,24 @@ class Draft:
     first_token_ms: float | None = None  # from the start of generation (streaming generators)
 
 
-def period_label(period: str) -> str:
+@dataclass(frozen=True)
+class AnswerStyle:
+    """How an answer is laid out: the script of its own wording (the asker's), the title of
+    each document when the corpus has several (each quoted line names its source), and which
+    documents are divided into dated parts (only their quotes are grouped under period labels)."""
+
+    script: str = SIMPLIFIED
+    titles: dict[str, str] = field(default_factory=dict)
+    dated: frozenset[str] = frozenset()
+
+
+def period_label(period: str, script: str = SIMPLIFIED) -> str:
     year, _, kind = period.partition(" ")
     if kind == "review":
-        return render("period_review", year=year)
+        return render("period_review", script, year=year)
     if kind == "plan":
-        return render("period_plan", year=year)
-    return render("period_intro") if period == "intro" else period
+        return render("period_plan", script, year=year)
+    return render("period_intro", script) if period == "intro" else period
 
 
 def join_adjacent(quotes: list[tuple[Chunk, Span]]) -> list[tuple[Chunk, Span]]:
@@ -47,21 +58,27 @@ def join_adjacent(quotes: list[tuple[Chunk, Span]]) -> list[tuple[Chunk, Span]]:
     return joined
 
 
-def compose(quotes: list[tuple[Chunk, Span]], lead: str = "") -> Draft:
-    """Lay out quoted sentences, one per line with its marker, grouped by period."""
+def compose(quotes: list[tuple[Chunk, Span]], lead: str = "", style: AnswerStyle | None = None) -> Draft:
+    """Lay out quoted sentences, one per line with its marker (and its document's title when
+    there are several), grouped by period in documents that have periods."""
+    style = style or AnswerStyle()
     citations: list[Citation] = []
     lines = [lead] if lead else []
     current_period = None
     for chunk, sentence in join_adjacent(quotes):
-        if chunk.period != current_period:
-            current_period = chunk.period
-            lines.append(render("period_heading", label=period_label(chunk.period)))
+        period = (chunk.doc, chunk.period) if chunk.doc in style.dated else None
+        if period != current_period:
+            current_period = period
+            if period:
+                lines.append(render("period_heading", style.script, label=period_label(chunk.period, style.script)))
         n = len(citations) + 1
+        title = style.titles.get(chunk.doc, "")
         citations.append(Citation(
             n=n, doc=chunk.doc, chunk_id=chunk.id, start=sentence.start, end=sentence.end,
-            quote=sentence.text, heading=chunk.heading, period=chunk.period,
+            quote=sentence.text, heading=chunk.heading, period=chunk.period, page=chunk.page, title=title,
         ))
-        lines.append(f"{sentence.text}[{n}]")
+        line = f"{sentence.text}[{n}]"
+        lines.append(render("source_title", style.script, line=line, title=title) if title else line)
     return Draft("\n".join(lines), citations)
 
 
@@ -97,7 +114,7 @@ class ExtractiveGenerator:
         self.selection = selection or SelectionPolicy()
 
     def generate(
-        self, question: str, query: Query, passages: list[Passage], judgement: Judgement, lead: str = "",
-        on_token: object = None,
+        self, question: str, query: Query, passages: list[Passage], judgement: Judgement,
+        style: AnswerStyle | None = None, on_token: object = None,
     ) -> Draft:
-        return compose(self.selection.select(judgement, query.folded), lead)
+        return compose(self.selection.select(judgement, query.folded), style=style)

@@ -19,8 +19,8 @@ from typing import Protocol
 from index import Passage, Query
 from index.files import sha256_file
 
-from .extractive import Draft, ExtractiveGenerator, period_label
-from .prompts import prompt, render
+from .extractive import AnswerStyle, Draft, ExtractiveGenerator, period_label
+from .prompts import SIMPLIFIED, prompt, render
 from .scorer import Judgement
 from .verify import Verifier
 
@@ -65,8 +65,8 @@ class LLMGenerator:
         yield from self.backend.stream(build_messages(question, passages[: self.max_passages]))
 
     def generate(
-        self, question: str, query: Query, passages: list[Passage], judgement: Judgement, lead: str = "",
-        on_token: Callable[[str], None] | None = None,
+        self, question: str, query: Query, passages: list[Passage], judgement: Judgement,
+        style: AnswerStyle | None = None, on_token: Callable[[str], None] | None = None,
     ) -> Draft:
         shown = passages[: self.max_passages]
         started, first, pieces = time.perf_counter(), None, []
@@ -77,10 +77,11 @@ class LLMGenerator:
                 if on_token:
                     on_token(piece)
         except BackendUnavailable as e:
-            draft = self.fallback.generate(question, query, passages, judgement, lead)
-            return Draft(render("llm_fallback", reason=str(e)) + "\n" + draft.text, draft.citations)
+            draft = self.fallback.generate(question, query, passages, judgement, style)
+            script = style.script if style else SIMPLIFIED
+            return Draft(render("llm_fallback", script, reason=str(e)) + "\n" + draft.text, draft.citations)
         draft, _ = self.verifier.verify("".join(pieces), shown)
-        draft = draft or self.fallback.generate(question, query, passages, judgement, lead)
+        draft = draft or self.fallback.generate(question, query, passages, judgement, style)
         return replace(draft, first_token_ms=first)
 
 

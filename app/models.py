@@ -51,11 +51,14 @@ class Citation:
     quote: str
     heading: str
     period: str
+    page: int | None = None  # PDF documents: the page the quote is on
+    title: str = ""  # the document's title, when the corpus has several documents
 
     def to_json(self) -> dict:
         return {
             "n": self.n, "doc": self.doc, "chunk_id": self.chunk_id, "start": self.start, "end": self.end,
-            "quote": self.quote, "heading": self.heading, "period": self.period,
+            "quote": self.quote, "heading": self.heading, "period": self.period, "page": self.page,
+            "title": self.title,
         }
 
 
@@ -82,7 +85,7 @@ class Answer:
             "retrieved": [
                 {"chunk_id": p.chunk.id, "doc": p.chunk.doc, "start": p.chunk.start, "end": p.chunk.end,
                  "text": p.chunk.text, "score": round(p.score, 6), "heading": p.chunk.heading,
-                 "period": p.chunk.period}
+                 "period": p.chunk.period, "page": p.chunk.page}
                 for p in self.retrieved
             ],
             "latency_ms": round(self.latency_ms, 1),

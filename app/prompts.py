@@ -1,24 +1,61 @@
-"""Loads the user-facing wordings kept as text files in prompts/."""
+"""Loads the user-facing wordings kept as text files in prompts/, in the asker's script:
+Simplified Chinese (prompts/NAME.txt), Traditional (the same, converted by OpenCC) or English
+(prompts/en/NAME.txt, where a wording has an English version)."""
 
 from __future__ import annotations
 
+import re
 from functools import cache
 from importlib import resources
 
+from index import to_simplified
+
+SIMPLIFIED, TRADITIONAL, ENGLISH = "zh-Hans", "zh-Hant", "en"
+CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
+LATIN = re.compile(r"[A-Za-z]")
+
+
+def asker_script(text: str) -> str:
+    """The script a question is written in: Traditional when its Chinese characters change
+    under Traditional→Simplified conversion, English when it has Latin letters and no Chinese,
+    otherwise Simplified."""
+    if CJK.search(text):
+        return TRADITIONAL if to_simplified(text) != text else SIMPLIFIED
+    return ENGLISH if LATIN.search(text) else SIMPLIFIED
+
+
+def _file(name: str, script: str):
+    folder = resources.files("prompts")
+    if script == ENGLISH and folder.joinpath("en", f"{name}.txt").is_file():
+        return folder.joinpath("en", f"{name}.txt")
+    return folder.joinpath(f"{name}.txt")
+
 
 @cache
-def prompt(name: str) -> str:
-    """The text of prompts/NAME.txt, without its "# version: N" header line."""
-    text = resources.files("prompts").joinpath(f"{name}.txt").read_text(encoding="utf-8")
+def prompt(name: str, script: str = SIMPLIFIED) -> str:
+    """The text of the wording NAME in `script`, without its "# version: N" header line."""
+    text = _file(name, script).read_text(encoding="utf-8")
     lines = [line for line in text.splitlines() if not line.startswith("# version:")]
-    return "\n".join(lines).strip("\n")
+    text = "\n".join(lines).strip("\n")
+    return _to_traditional(text) if script == TRADITIONAL else text
 
 
 @cache
 def prompt_version(name: str) -> str:
-    first = resources.files("prompts").joinpath(f"{name}.txt").read_text(encoding="utf-8").splitlines()[0]
+    first = _file(name, SIMPLIFIED).read_text(encoding="utf-8").splitlines()[0]
     return first.removeprefix("# version:").strip() if first.startswith("# version:") else "0"
 
 
-def render(name: str, **values: object) -> str:
-    return prompt(name).format(**values)
+def render(name: str, script: str = SIMPLIFIED, **values: object) -> str:
+    return prompt(name, script).format(**values)
+
+
+@cache
+def _converter():
+    import opencc
+
+    return opencc.OpenCC("s2t")
+
+
+def _to_traditional(text: str) -> str:
+    return _converter().convert(text)

@@ -6,6 +6,9 @@ from __future__ import annotations
 import html
 import re
 
+from ingest import Document
+from ingest.formats import KIND_NAMES
+
 from .extractive import period_label
 from .models import Answer, Citation
 
@@ -33,32 +36,51 @@ def sources_html(answer: Answer, exchange: int, documents: dict[str, str]) -> st
         context = (
             html.escape(text[start : c.start]) + f"<mark>{html.escape(c.quote)}</mark>" + html.escape(text[c.end : end])
         )
+        where = " · ".join(x for x in (c.title and f"《{c.title}》", c.page and f"第 {c.page} 页", c.heading) if x)
+        period = f'<span class="period">{html.escape(period_label(c.period))}</span>' if c.period != "intro" else ""
         items.append(
-            f'<li class="source"><a class="cite" href="#{anchor(exchange, c.n)}">[{c.n}]</a> '
-            f'<span class="period">{html.escape(period_label(c.period))}</span>'
-            f'<div class="heading">{html.escape(c.heading or c.doc)}</div>'
+            f'<li class="source"><a class="cite" href="#{anchor(exchange, c.n)}">[{c.n}]</a> {period}'
+            f'<div class="heading">{html.escape(where or c.doc)}</div>'
             f'<div class="passage">{context}</div></li>'
         )
     return '<ol class="sources">' + "".join(items) + "</ol>"
 
 
-def article_html(doc_id: str, title: str, text: str, cited: list[tuple[int, Citation]]) -> str:
-    """The whole document with every cited span of the conversation marked. Citations are
-    sentences, so two spans are either the same or disjoint."""
+def documents_html(documents: list[Document]) -> str:
+    """The corpus at a glance: each document's title, kind and length (pages or characters)."""
+    rows = "".join(
+        f"<tr><td>{html.escape(d.title)}</td><td>{KIND_NAMES.get(d.kind, d.kind)}</td>"
+        f"<td>{f'{len(d.pages)} 页' if d.pages else f'{len(d.text)} 字'}</td></tr>"
+        for d in documents
+    )
+    return f'<table class="documents"><tr><th>资料</th><th>类型</th><th>篇幅</th></tr>{rows}</table>'
+
+
+def article_html(document: Document, cited: list[tuple[int, Citation]]) -> str:
+    """The whole document with every cited span of the conversation marked (and, for a PDF,
+    where each page starts). Citations are sentences, so two spans are the same or disjoint."""
+    text = document.text
     spans: dict[tuple[int, int], list[str]] = {}
     for exchange, c in cited:
-        if c.doc == doc_id:
+        if c.doc == document.id:
             spans.setdefault((c.start, c.end), []).append(anchor(exchange, c.n))
+    pages = {start: n for n, start in enumerate(document.pages, 1)}
+    cuts = sorted(set(pages) | {start for start, _ in spans})
     parts, position = [], 0
-    for (start, end), anchors in sorted(spans.items()):
-        if start < position:
+    for cut in cuts:
+        if cut < position:
             continue
-        parts.append(html.escape(text[position:start]))
-        ids = "".join(f'<a id="{a}"></a>' for a in anchors)
-        parts.append(f'<span class="cite-span">{ids}<mark>{html.escape(text[start:end])}</mark></span>')
-        position = end
+        parts.append(html.escape(text[position:cut]))
+        position = cut
+        if cut in pages:
+            parts.append(f'<div class="page-mark">第 {pages[cut]} 页</div>')
+        if (span := next(((s, e) for s, e in spans if s == cut), None)) is not None:
+            ids = "".join(f'<a id="{a}"></a>' for a in spans[span])
+            parts.append(f'<span class="cite-span">{ids}<mark>{html.escape(text[span[0]:span[1]])}</mark></span>')
+            position = span[1]
     parts.append(html.escape(text[position:]))
-    return f'<div class="article"><h3>{html.escape(title)}</h3><div class="article-text">{"".join(parts)}</div></div>'
+    return (f'<div class="article" data-doc="{html.escape(document.id)}"><h3>{html.escape(document.title)}</h3>'
+            f'<div class="article-text">{"".join(parts)}</div></div>')
 
 
 # Markers and source links scroll the article view to the cited span and light it up.
@@ -88,4 +110,7 @@ CSS = """
 .source .period { font-size: 0.8em; background: #eef; border-radius: 4px; padding: 0 4px; }
 .source mark { background: #fff3b0; }
 a.cite { text-decoration: none; font-weight: 600; }
+.page-mark { color: #888; font-size: 0.8em; border-top: 1px dashed #ccc; margin: 0.6em 0 0.2em; }
+.documents { font-size: 0.85em; width: 100%; }
+.documents td, .documents th { padding: 2px 6px; text-align: left; }
 """

@@ -21,7 +21,7 @@ DEFAULT_SCORER = Path(__file__).resolve().parent / "scorer.json"
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="NANHAI_QA_", extra="ignore")
 
-    corpus: list[Path] = Field(default_factory=lambda: [DEFAULT_CORPUS])  # .txt/.md files or folders
+    corpus: list[Path] = Field(default_factory=lambda: [DEFAULT_CORPUS])  # files (.txt .md .pdf .docx .html) or folders
     # What the app knows of this corpus (README, "The corpus profile"): "auto" = the bundled
     # article's profile when the corpus is the bundled article, none otherwise; "none"; or a path.
     profile: str = "auto"

@@ -6,7 +6,7 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 
-from .prompts import render
+from .prompts import SIMPLIFIED, asker_script, render
 
 _LETTER_OR_DIGIT = re.compile(r"[^\W_]", re.UNICODE)
 # Markup is never part of a question about the article: script/style blocks, tags and
@@ -33,6 +33,7 @@ class CleanQuestion:
     text: str
     error: str | None = None
     notices: list[str] = field(default_factory=list)
+    script: str = SIMPLIFIED  # the asker's: the app's own wording follows it
 
 
 def clean_question(raw: object, max_chars: int) -> CleanQuestion:
@@ -43,12 +44,13 @@ def clean_question(raw: object, max_chars: int) -> CleanQuestion:
     if not text.strip():
         return CleanQuestion("", error=render("error_empty"))
     text = re.sub(r"\s+", " ", _MARKUP.sub(" ", text)).strip()
+    script = asker_script(text)
     if not _LETTER_OR_DIGIT.search(text):  # punctuation or emoji only
-        return CleanQuestion("", error=render("error_no_words"))
+        return CleanQuestion("", error=render("error_no_words", script))
     if not readable(text):
-        return CleanQuestion("", error=render("error_unsupported_script"))
+        return CleanQuestion("", error=render("error_unsupported_script", script))
     notices = []
     if len(text) > max_chars:
         text = text[:max_chars]
-        notices.append(render("notice_truncated", limit=max_chars))
-    return CleanQuestion(text, notices=notices)
+        notices.append(render("notice_truncated", script, limit=max_chars))
+    return CleanQuestion(text, notices=notices, script=script)

@@ -93,7 +93,7 @@ class Verifier:
                 n = next((c.n for c in citations if (c.start, c.end) == (span.start, span.end)), len(citations) + 1)
                 if n == len(citations) + 1:
                     citations.append(Citation(n, chunk.doc, chunk.id, span.start, span.end, span.text, chunk.heading,
-                                              chunk.period))
+                                              chunk.period, chunk.page))
                 lines.append(f"{v.sentence}[{n}]")
             elif self.show_unverified and not NUMBER.search(v.sentence):
                 lines.append(v.sentence + prompt("unverified_mark"))  # never an unsupported number

@@ -15,9 +15,9 @@ from .engine import AnswerEngine
 from .exchange_log import Exchange, ExchangeLog
 from .extractive import ExtractiveGenerator
 from .models import Answer, Citation, Message, error_json, parse_history
-from .prompts import prompt, render
+from .prompts import SIMPLIFIED, asker_script, prompt, render
 from .ratelimit import RateLimiter, client_address
-from .render import CLICK_SCRIPT, CSS, answer_html, article_html, sources_html
+from .render import CLICK_SCRIPT, CSS, answer_html, article_html, documents_html, sources_html
 from .settings import Settings
 from .staff import build_staff_tab
 
@@ -49,7 +49,7 @@ class ChatService:
         self.extractive = ExtractiveGenerator(engine.selection)
         corpus = engine.retriever.corpus
         self.documents = {doc.id: doc.text for doc in corpus.documents.values()}
-        self.titles = {doc.id: doc.title for doc in corpus.documents.values()}
+        self.catalog = corpus.documents
         self.sources = dict(corpus.manifest["sources"])
         log.remember_sources(self.sources, self.documents)
 
@@ -57,10 +57,11 @@ class ChatService:
         """The source texts `exchange` was answered from (today's where unknown)."""
         return {**self.documents, **self.log.source_texts(exchange)}
 
-    def too_fast(self, request: gr.Request | None) -> str | None:
+    def too_fast(self, request: gr.Request | None, question: object = "") -> str | None:
         """The message for a client over its rate limit, else None. Such requests are not logged."""
         wait = self.limiter.wait_seconds(client_address(request))
-        return render("error_rate_limited", seconds=math.ceil(wait)) if wait else None
+        script = asker_script(question) if isinstance(question, str) else SIMPLIFIED
+        return render("error_rate_limited", script, seconds=math.ceil(wait)) if wait else None
 
     def answer(
         self, question: str, history: list[Message], generative: bool = True, on_token=None
@@ -89,7 +90,7 @@ class ChatService:
 
     def ask_api(self, question: str, history: list[dict] | None = None, request: gr.Request = None) -> dict:
         """ask(question, history) → the same JSON as `nanhai-qa ask --json`."""
-        if message := self.too_fast(request):
+        if message := self.too_fast(request, question):
             return error_json(message)
         try:
             messages = parse_history(history)
@@ -99,12 +100,12 @@ class ChatService:
         return answer.to_json()
 
     def article(self, conversation: Conversation) -> str:
-        doc_ids = list(self.documents)
-        if conversation.cited:
-            doc_ids.sort(key=lambda d: d != conversation.cited[-1][1].doc)  # the last cited document first
-        return "".join(
-            article_html(d, self.titles[d], self.documents[d], conversation.cited) for d in doc_ids
-        )
+        """The source view: the document the latest answer cites first (the first document
+        before anything is cited), with the conversation's cited spans marked."""
+        cited = conversation.cited
+        latest = [c for exchange, c in cited if exchange == cited[-1][0]] if cited else []
+        document = self.catalog[latest[0].doc] if latest else next(iter(self.catalog.values()))
+        return article_html(document, conversation.cited)
 
 
 def build_app(service: ChatService, settings: Settings) -> gr.Blocks:
@@ -131,6 +132,8 @@ def build_app(service: ChatService, settings: Settings) -> gr.Blocks:
                 new_chat = gr.Button("新对话", elem_id="new-chat")
             with gr.Column(scale=2, min_width=300):
                 sources = gr.HTML(EMPTY_SOURCES, label="来源", elem_id="sources")
+                with gr.Accordion(f"资料清单（{len(service.catalog)} 份）", open=False):
+                    gr.HTML(documents_html(list(service.catalog.values())), elem_id="documents")
                 with gr.Accordion("原文", open=True):
                     article = gr.HTML(service.article(Conversation()), elem_id="article", elem_classes="article-view")
 
@@ -139,7 +142,7 @@ def build_app(service: ChatService, settings: Settings) -> gr.Blocks:
         ) -> Iterator[tuple]:
             chat = list(chat or [])
             chat.append({"role": "user", "content": html.escape(text or "")})  # shown as text, never as HTML
-            if message := service.too_fast(request):
+            if message := service.too_fast(request, text):
                 chat.append({"role": "assistant", "content": html.escape(message)})
                 yield text, chat, state, gr.skip(), gr.skip()  # the question stays, to send again
                 return

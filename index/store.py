@@ -28,7 +28,7 @@ from .dense import build_faiss
 from .embedder import Embedder
 from .files import sha256_file
 
-INDEX_FORMAT = "3"
+INDEX_FORMAT = "4"
 # A byline ("文 / 珠江时报记者 黄婷") says who wrote the text only by its form; this tag
 # says it in words, so "谁写的？" finds it.
 KIND_TAGS = {"byline": "作者（谁写的、撰稿记者、来源报纸）："}
@@ -75,19 +75,24 @@ def source_fingerprint(documents: list[Document]) -> dict[str, str]:
 
 def build_index(
     documents: list[Document], embedder: Embedder, faiss_kind: str = "auto", context: str = "path",
-    progress: Callable[[str, int, int], None] | None = None,
+    progress: Callable[[str, int, int], None] | None = None, known: dict[str, np.ndarray] | None = None,
 ) -> CorpusIndex:
+    """Embed the documents' chunks, sentences and headings. Texts found in `known` (the
+    vectors of the previous index, same model and settings) are not embedded again: changing
+    one document of many re-embeds only that document."""
     chunks = [c for d in documents for c in d.chunks]
     sentences = [s.text for c in chunks for s in c.sentences]
     headings = sorted({c.heading for c in chunks if c.heading_path})
     texts = [embedding_text(c, context) for c in chunks] + sentences + [h.split(" › ")[-1] for h in headings]
-    vectors = []
+    known = known or {}
+    missing = sorted({t for t in texts if t not in known})
+    vectors = dict(known)
     batch = 64
-    for i in range(0, len(texts), batch):
-        vectors.append(embedder.embed_passages(texts[i : i + batch]))
+    for i in range(0, len(missing), batch):
+        vectors.update(zip(missing[i : i + batch], embedder.embed_passages(missing[i : i + batch]), strict=True))
         if progress:
-            progress("embedding", min(i + batch, len(texts)), len(texts))
-    matrix = np.concatenate(vectors) if vectors else np.zeros((0, 1), np.float32)
+            progress("embedding", min(i + batch, len(missing)), len(missing))
+    matrix = np.stack([vectors[t] for t in texts]).astype(np.float32) if texts else np.zeros((0, 1), np.float32)
     n, m = len(chunks), len(sentences)
     heading_ids = {h: i for i, h in enumerate(headings)}
     return CorpusIndex(
@@ -103,7 +108,7 @@ def build_index(
         manifest={
             "format": INDEX_FORMAT, "chunker_version": CHUNKER_VERSION, "model": embedder.model_id,
             "faiss_kind": faiss_kind, "context": context, "sources": source_fingerprint(documents),
-            "built": time.strftime("%Y-%m-%dT%H:%M:%S"), "chunks": n,
+            "built": time.strftime("%Y-%m-%dT%H:%M:%S"), "chunks": n, "embedded": len(missing),
         },
     )
 
@@ -140,14 +145,7 @@ class StaleIndex(Exception):
 def load_index(
     directory: Path, documents: list[Document], model_id: str, faiss_kind: str, context: str
 ) -> CorpusIndex:
-    manifest_path = directory / "manifest.json"
-    if not manifest_path.is_file():
-        raise StaleIndex("no index built yet")
-    try:
-        manifest = json.loads(manifest_path.read_text())
-        files = manifest["files"]
-    except (ValueError, KeyError, OSError):
-        raise StaleIndex("the index manifest is damaged") from None
+    manifest = _read_manifest(directory)
     expected = {
         "format": INDEX_FORMAT, "chunker_version": CHUNKER_VERSION, "model": model_id,
         "faiss_kind": faiss_kind, "context": context, "sources": source_fingerprint(documents),
@@ -156,11 +154,28 @@ def load_index(
         if manifest.get(key) != value:
             what = "the source documents changed" if key == "sources" else f"the {key.replace('_', ' ')} changed"
             raise StaleIndex(what)
+    return _read_files(directory, manifest, documents)
+
+
+def _read_manifest(directory: Path) -> dict:
+    manifest_path = directory / "manifest.json"
+    if not manifest_path.is_file():
+        raise StaleIndex("no index built yet")
+    try:
+        manifest = json.loads(manifest_path.read_text())
+        if not isinstance(manifest.get("files"), dict):
+            raise KeyError("files")
+    except (ValueError, KeyError, OSError, AttributeError):
+        raise StaleIndex("the index manifest is damaged") from None
+    return manifest
+
+
+def _read_files(directory: Path, manifest: dict, documents: list[Document]) -> CorpusIndex:
     for name in FILES:
         path = directory / name
         if not path.is_file():
             raise StaleIndex(f"index file {name} is missing")
-        if sha256_file(path) != files.get(name):
+        if sha256_file(path) != manifest["files"].get(name):
             raise StaleIndex(f"index file {name} is truncated or corrupt")
     try:
         faiss_index = faiss.read_index(str(directory / "dense.faiss"))
@@ -178,6 +193,24 @@ def load_index(
         raise StaleIndex(f"index files could not be read ({type(e).__name__})") from None
 
 
+def known_vectors(directory: Path, model_id: str, context: str) -> dict[str, np.ndarray]:
+    """Each text the index in `directory` embedded, and its vector, when that index is intact
+    and was built with this model; {} otherwise. A text's vector depends on the model alone,
+    so an index of an older format or chunker still lends its vectors."""
+    try:
+        manifest = _read_manifest(directory)
+        if manifest.get("model") != model_id:
+            return {}
+        old = _read_files(directory, manifest, [])
+        old_context = manifest.get("context", context)
+        texts = ([embedding_text(c, old_context) for c in old.chunks]
+                 + [s.text for c in old.chunks for s in c.sentences] + [h.split(" › ")[-1] for h in old.heading_names])
+        rows = np.concatenate([old.chunk_vectors, old.sentence_vectors, old.heading_vectors])
+    except (StaleIndex, ValueError, TypeError, KeyError):
+        return {}
+    return dict(zip(texts, rows, strict=True)) if len(texts) == len(rows) else {}
+
+
 def _chunk_from_json(c: dict) -> Chunk:
     return Chunk(**dict(c, heading_path=tuple(c["heading_path"]), sentences=tuple(Span(**s) for s in c["sentences"])))
 
@@ -193,7 +226,10 @@ def open_index(
             return load_index(directory, documents, embedder.model_id, faiss_kind, context), False
         except StaleIndex as e:
             log(f"Index at {directory}: {e}; rebuilding.")
-    index = build_index(documents, embedder, faiss_kind, context, progress)
+    known = {} if rebuild else known_vectors(directory, embedder.model_id, context)
+    index = build_index(documents, embedder, faiss_kind, context, progress, known)
+    if known:
+        log(f"Index at {directory}: {index.manifest['embedded']} new or changed texts embedded, the rest kept.")
     try:
         save_index(index, directory)
     except OSError as e:  # e.g. a read-only cache: serve from memory, rebuild next start

@@ -1,9 +1,10 @@
-"""ingest: text files → documents → chunks with exact offsets."""
+"""ingest: files (text, Markdown, PDF, Word, web pages) → documents → chunks with exact offsets."""
 
 from .models import Chunk, Document, Span
-from .reader import IngestError, read_document, read_documents
+from .reader import SUFFIXES, IngestError, Skipped, read_document, read_documents
 from .structure import CHUNKER_VERSION, chunk_document
 
 __all__ = [
-    "CHUNKER_VERSION", "Chunk", "Document", "IngestError", "Span", "chunk_document", "read_document", "read_documents",
+    "CHUNKER_VERSION", "SUFFIXES", "Chunk", "Document", "IngestError", "Skipped", "Span", "chunk_document",
+    "read_document", "read_documents",
 ]

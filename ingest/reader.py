@@ -1,18 +1,32 @@
-"""Read .txt and .md documents from a file or a folder (read only, never written)."""
+"""Read documents from files and folders (read only, never written): .txt, .md, .pdf, .docx,
+.html. In a folder, a file that cannot be read is skipped with one line saying why; a file
+given alone that cannot be read stops with that line."""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
+from .formats import READERS, UnreadableFile
 from .models import Document
 from .structure import chunk_document
 
-SUFFIXES = (".txt", ".md")
+SUFFIXES = tuple(READERS)
 
 
 class IngestError(Exception):
     """A document cannot be read; the message is meant for the user."""
+
+
+@dataclass(frozen=True)
+class Skipped:
+    path: Path
+    reason: str
+
+    def __str__(self) -> str:
+        return f"跳过 {self.path}：{self.reason}"
 
 
 def find_documents(path: Path) -> list[Path]:
@@ -20,11 +34,11 @@ def find_documents(path: Path) -> list[Path]:
         raise IngestError(f"找不到文件或文件夹：{path}")
     if path.is_file():
         if path.suffix.lower() not in SUFFIXES:
-            raise IngestError(f"只支持 .txt 和 .md 文件：{path}")
+            raise IngestError(f"不支持这种文件（支持 {' '.join(SUFFIXES)}）：{path}")
         return [path]
     files = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in SUFFIXES)
     if not files:
-        raise IngestError(f"文件夹里没有 .txt 或 .md 文件：{path}")
+        raise IngestError(f"文件夹里没有可读的文件（{' '.join(SUFFIXES)}）：{path}")
     return files
 
 
@@ -34,30 +48,44 @@ def document_id(path: Path) -> str:
 
 def read_document(path: Path, doc_id: str | None = None) -> Document:
     try:
-        text = path.read_bytes().decode("utf-8")
-    except UnicodeDecodeError as e:
-        raise IngestError(f"{path} 不是有效的 UTF-8 文本（第 {e.start} 字节附近）：请另存为 UTF-8 后再试。") from e
-    except OSError as e:
-        raise IngestError(f"无法读取 {path}：{e.strerror}") from e
-    text = text.removeprefix("\ufeff")
-    if "\x00" in text:
-        raise IngestError(f"{path} 含有 NUL 字符，看起来不是文本文件。")
+        extracted = READERS[path.suffix.lower()](path)
+    except UnreadableFile as e:
+        raise IngestError(f"{path}：{e}") from None
+    except KeyError:
+        raise IngestError(f"不支持这种文件（支持 {' '.join(SUFFIXES)}）：{path}") from None
+    if not extracted.text.strip():
+        raise IngestError(f"{path}：是空文件，没有可用的正文")
     doc_id = doc_id or document_id(path)
-    title, chunks = chunk_document(doc_id, text)
+    title_line, chunks = chunk_document(doc_id, extracted.text, extracted.pages)
     if not chunks:
-        raise IngestError(f"{path} 里没有可用的正文。")
-    return Document(id=doc_id, title=title, path=str(path), text=text, chunks=tuple(chunks))
+        raise IngestError(f"{path}：里面没有可用的正文")
+    return Document(
+        id=doc_id, title=extracted.title or title_line or path.stem, path=str(path), text=extracted.text,
+        chunks=tuple(chunks), kind=extracted.kind, pages=extracted.pages,
+    )
 
 
-def read_documents(paths: list[Path]) -> list[Document]:
-    """Each file becomes a document; ids are file stems, made unique when two collide."""
+def read_documents(paths: list[Path], on_skip: Callable[[Skipped], None] | None = None) -> list[Document]:
+    """Each file becomes a document; ids are file stems, made unique when two collide. A file
+    of a folder that cannot be read is passed to `on_skip` and left out; a file named alone
+    that cannot be read, or nothing readable at all, raises IngestError."""
     docs, used = [], set()
     for path in paths:
+        alone = path.is_file()
         for file in find_documents(path):
             doc_id, n = document_id(file), 1
             while doc_id in used:
                 n += 1
                 doc_id = f"{document_id(file)}-{n}"
+            try:
+                docs.append(read_document(file, doc_id))
+            except IngestError as e:
+                if alone:
+                    raise
+                if on_skip:
+                    on_skip(Skipped(file, str(e).removeprefix(f"{file}：")))
+                continue
             used.add(doc_id)
-            docs.append(read_document(file, doc_id))
+    if not docs:
+        raise IngestError(f"没有一份可读的文档：{', '.join(map(str, paths))}")
     return docs

@@ -4,13 +4,14 @@ fixed-size window; every chunk and sentence keeps exact offsets into the source 
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 import re
 from dataclasses import dataclass
 
 from .models import PERIOD_INTRO, Chunk, Span
 
-CHUNKER_VERSION = "2"
+CHUNKER_VERSION = "3"
 
 MARKDOWN_HEADING = re.compile(r"^(#{1,6})\s+(\S.*)$")
 # "回顾2022年", "奋进2023年": a short line naming a year opens a part of the article.
@@ -25,6 +26,8 @@ OPENING_BRACKETS, CLOSING_BRACKETS = "（(［[【", "）)］]】"
 REVIEW_WORDS = ("回顾", "总结", "过去", "成绩")
 PLAN_WORDS = ("奋进", "展望", "计划", "部署", "目标")
 SHORT_LINE = 20
+TITLE_MAX_CHARS = 50
+BODY_ENDINGS = ("。", "；", ";", "，", ",", "：", ":")
 
 
 @dataclass
@@ -105,12 +108,26 @@ def split_sentences(source: str, start: int, end: int) -> tuple[Span, ...]:
     return tuple(out)
 
 
-def chunk_document(doc_id: str, text: str) -> tuple[str, list[Chunk]]:
-    """Return the document's title (its first line) and its chunks in reading order."""
+def title_line(lines: list[_Line]) -> bool:
+    """Whether the first line is the document's title: a Markdown heading, or a short line
+    that does not end like a sentence of body text, with more text after it. A file holding
+    one line (or one long paragraph first) has no title line: all of it is body."""
+    first = lines[0].text
+    if m := MARKDOWN_HEADING.match(first):  # unless it is the first of several top headings
+        level = len(m.group(1))
+        return not any((h := MARKDOWN_HEADING.match(line.text)) and len(h.group(1)) <= level for line in lines[1:])
+    return len(lines) > 1 and len(first) <= TITLE_MAX_CHARS and not first.endswith(BODY_ENDINGS)
+
+
+def chunk_document(doc_id: str, text: str, pages: tuple[int, ...] = ()) -> tuple[str, list[Chunk]]:
+    """Return the document's title line ("" when it has none) and its chunks in reading order.
+    `pages` are the offsets where the pages of a paged document start."""
     lines = _lines(text)
     if not lines:
         return "", []
-    title = MARKDOWN_HEADING.sub(r"\2", lines[0].text)
+    has_title = title_line(lines)
+    title = MARKDOWN_HEADING.sub(r"\2", lines[0].text) if has_title else ""
+    body = lines[1:] if has_title else lines
     headings: list[tuple[int, str]] = []
     period = PERIOD_INTRO
     pieces: list[tuple[str, int, int, tuple[str, ...], str]] = []
@@ -124,8 +141,8 @@ def chunk_document(doc_id: str, text: str) -> tuple[str, list[Chunk]]:
             pieces.append((kind, block[0].start, block[-1].end, path, period))
             block.clear()
 
-    previous_end = lines[0].end
-    for line in lines[1:]:
+    previous_end = lines[0].end if has_title else lines[0].start
+    for line in body:
         blank_before = "\n" in text[previous_end : line.start].replace("\r", "")[1:] or (
             text[previous_end : line.start].count("\n") >= 2
         )
@@ -136,9 +153,12 @@ def chunk_document(doc_id: str, text: str) -> tuple[str, list[Chunk]]:
             flush("paragraph", paragraph)
             name = MARKDOWN_HEADING.sub(r"\2", line.text)
             headings[:] = [h for h in headings if h[0] < level] + [(level, name)]
-            if level == 1:
+            # A part is a top heading, or a heading of any level that names a year's review or
+            # plan ("## 回顾2022年" in a Markdown, Word or PDF rendering of the article).
+            opens_part = level == 1 or bool(PART_HEADING.match(name)) and " " in period_of(name)
+            if opens_part:
                 period = period_of(name)
-            just_opened_part = level == 1
+            just_opened_part = opens_part
             continue
         if BYLINE.match(line.text):
             flush("paragraph", paragraph)
@@ -170,6 +190,7 @@ def chunk_document(doc_id: str, text: str) -> tuple[str, list[Chunk]]:
         chunks.append(Chunk(
             id=chunk_id, doc=doc_id, kind=kind, heading_path=path, period=chunk_period,
             start=start, end=end, text=text[start:end], sentences=split_sentences(text, start, end),
+            page=bisect.bisect_right(pages, start) if pages else None,
         ))
     return title, chunks
 

@@ -33,7 +33,8 @@ def test_ingest_lists_chunks(capsys):
 
 def test_index_prints_a_summary(capsys):
     assert main(["index"]) == 0
-    assert "Index ready: 1 document(s), 68 chunks" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "Index ready: 1 document(s), 0 file(s) skipped, 68 chunks" in out and "indexed nanhai-2023 (text," in out
 
 
 def test_ask_readable_and_json(capsys):

@@ -78,6 +78,6 @@ def test_bad_documents_get_a_clear_message(tmp_path, content, message):
 def test_missing_path_and_wrong_suffix(tmp_path):
     with pytest.raises(IngestError, match="找不到"):
         read_documents([tmp_path / "nope.txt"])
-    (tmp_path / "x.pdf").write_bytes(b"%PDF")
+    (tmp_path / "x.csv").write_bytes(b"a,b")
     with pytest.raises(IngestError, match=".txt"):
-        read_documents([tmp_path / "x.pdf"])
+        read_documents([tmp_path / "x.csv"])

@@ -6,7 +6,8 @@ import json
 import numpy as np
 import pytest
 
-from app.extractive import SelectionPolicy, compose, join_adjacent
+from app.extractive import AnswerStyle, SelectionPolicy, compose, join_adjacent
+from app.prompts import ENGLISH
 from app.scorer import (
     FEATURES,
     GROUP_FEATURES,
@@ -131,11 +132,19 @@ def test_adjacent_sentences_of_one_chunk_become_one_quote():
 def test_quotes_are_laid_out_under_their_period():
     review = _chunk("启动计划。", 0, period="2022 review")
     plan = _chunk("推进计划。|启动巴士。", 10, period="2023 plan")
-    draft = compose([(review, review.sentences[0]), (plan, plan.sentences[0]), (plan, plan.sentences[1])], "引言")
+    quotes = [(review, review.sentences[0]), (plan, plan.sentences[0]), (plan, plan.sentences[1])]
+    draft = compose(quotes, "引言", AnswerStyle(dated=frozenset({review.doc})))
     assert draft.text.splitlines() == [
         "引言", "2022年已完成（回顾部分）：", "启动计划。[1]", "2023年的计划（部署部分）：", "推进计划。启动巴士。[2]",
     ]
     assert [(c.start, c.end, c.period) for c in draft.citations] == [(0, 5, "2022 review"), (10, 20, "2023 plan")]
+    # A document without dated parts gets no period labels; with several documents each line names its own.
+    plain = compose(quotes, style=AnswerStyle(titles={review.doc: "报告"}))
+    assert plain.text.splitlines() == ["启动计划。[1]（《报告》）", "推进计划。启动巴士。[2]（《报告》）"]
+    assert plain.citations[0].title == "报告"
+    style = AnswerStyle(script=ENGLISH, titles={review.doc: "Report"}, dated=frozenset({review.doc}))
+    english = compose(quotes, style=style)
+    assert english.text.splitlines()[:2] == ["Done in 2022 (review):", "启动计划。[1] (Report)"]
 
 
 def test_weights_file_round_trip_and_clear_errors(tmp_path):

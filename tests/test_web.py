@@ -130,3 +130,30 @@ def test_staff_desk_lists_exchanges_with_checks_and_feedback_survives_restart(br
         assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     api = client_of(staff_server).predict("高企数量突破了多少家？", [], api_name="/ask")
     assert "3600家" in api["answer"]
+
+
+def test_browser_lists_documents_and_opens_a_cited_pdf_at_its_page(browser, tmp_path_factory):
+    import json
+
+    from tests.test_documents import PDF_PAGES, print_pdf
+
+    folder = tmp_path_factory.mktemp("corpus")
+    print_pdf(folder / "venues.pdf", PDF_PAGES, "南海文体场馆简介", browser)
+    (folder / "notes.txt").write_text("丹灶镇简报\n\n丹灶镇今年种植荔枝树五千棵。\n", encoding="utf-8")
+    server = server_with(tmp_path_factory.mktemp("data"), {"NANHAI_QA_CORPUS": json.dumps([str(folder)])}).start()
+    try:
+        page = open_page(browser, server)
+        page.get_by_text("资料清单（2 份）").click()
+        listing = page.locator("#documents").inner_text()
+        assert "南海文体场馆简介" in listing and "PDF" in listing and "2 页" in listing and "丹灶镇简报" in listing
+        ask_in_page(page, "九江的游泳馆有几条泳道？")
+        assert "（《南海文体场馆简介》）" in page.locator("#chat .message.bot").last.inner_text()
+        assert "第 2 页" in page.locator("#sources").inner_text()
+        page.locator("#chat a.cite").first.click()
+        page.wait_for_selector(".cite-span.active", timeout=10_000)
+        assert "泳道" in page.locator(".cite-span.active").inner_text()
+        view = page.locator("#article").inner_text()
+        assert view.startswith("南海文体场馆简介") and "第 2 页" in view  # the cited PDF, its pages marked
+        page.close()
+    finally:
+        server.stop()
