@@ -1,7 +1,8 @@
 """Public reading-comprehension data (data/mrc/: CMRC 2018 trial, DRCD test) as documents,
 questions and multi-document corpora, split by article into train / dev / test.
 
-Every paragraph becomes one document (its article's title, then the paragraph). A split's
+Every paragraph becomes one document (its article's title, then the paragraph; for half of
+them the title is also the paragraph's heading). A split's
 multi-document corpus leaves out a fixed quarter of its paragraphs: their questions are asked
 of it as unanswerable ones, keeping only those whose gold answers occur nowhere in it.
 """
@@ -72,6 +73,10 @@ def left_out(doc: str) -> bool:
     return _bucket(f"left-out:{doc}", LEFT_OUT_SHARE) == 0
 
 
+def headed(doc: str) -> bool:
+    return _bucket(f"headed:{doc}", 2) == 0
+
+
 def load_paragraphs(dataset: str, directory: Path = MRC_DIR) -> list[MrcParagraph]:
     data = json.loads((directory / DATASETS[dataset]).read_text(encoding="utf-8"))["data"]
     paragraphs = []
@@ -79,7 +84,10 @@ def load_paragraphs(dataset: str, directory: Path = MRC_DIR) -> list[MrcParagrap
         title = article["title"].strip() or f"{dataset} {a}"
         for p, paragraph in enumerate(article["paragraphs"]):
             doc = f"{dataset}-{a:04d}-{p:02d}"
-            head = f"{title}\n\n"
+            # Half the paragraphs also carry their article's title as a heading, as a page of a
+            # PDF or a section of a Word file does: the scorer learns what a heading naming
+            # the question's subject is worth (nothing, by itself).
+            head = f"# {title}\n\n## {title}\n\n" if headed(doc) else f"{title}\n\n"
             text = head + paragraph["context"] + "\n"
             questions = []
             for qa in paragraph["qas"]:
