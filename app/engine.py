@@ -24,7 +24,7 @@ from index import (
     quoted_terms,
     section_name,
 )
-from ingest import Chunk, Skipped, Span, read_documents
+from ingest import Chunk, ExtractionCache, Skipped, Span, read_documents
 
 from .extractive import AnswerStyle, Draft, ExtractiveGenerator, SelectionPolicy, compose
 from .followup import QuestionFrame, resolve_followup
@@ -239,7 +239,8 @@ def build_retriever(
 ) -> Retriever:
     """Load (or build once) the model and the index of the configured corpus. Files that
     cannot be read are left out, each passed to `on_skip` (default: logged in one line)."""
-    documents = read_documents(settings.corpus, on_skip=on_skip or (lambda skipped: log(str(skipped))))
+    documents = read_documents(settings.corpus, on_skip=on_skip or (lambda skipped: log(str(skipped))),
+                               cache=ExtractionCache(settings.cache_dir / "extracted"))
     embedder = load_embedder(
         settings.embedding_model, settings.cache_dir, settings.offline, log=log, runtime=settings.embedding_runtime
     )

@@ -15,6 +15,8 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
+EXTRACTION_VERSION = 1  # raise when a reader's output changes: cached extractions are then redone
+
 
 class UnreadableFile(Exception):
     """The file cannot be read as its kind; the message says why, for the user."""

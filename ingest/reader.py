@@ -4,12 +4,15 @@ given alone that cannot be read stops with that line."""
 
 from __future__ import annotations
 
+import hashlib
+import json
+import os
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from .formats import READERS, UnreadableFile
+from .formats import EXTRACTION_VERSION, READERS, Extracted, UnreadableFile, read_text_file
 from .models import Document
 from .structure import chunk_document
 
@@ -46,9 +49,42 @@ def document_id(path: Path) -> str:
     return re.sub(r"[^\w.-]+", "-", path.stem).strip("-") or "doc"
 
 
-def read_document(path: Path, doc_id: str | None = None) -> Document:
+class ExtractionCache:
+    """The text extracted from PDF, Word and web files, kept under each file's sha256 (and
+    the extractors' version): a start reads a folder of hundreds of PDFs without parsing them
+    again. A cache that cannot be written only costs the time."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+
+    def extract(self, path: Path) -> Extracted:
+        reader = READERS[path.suffix.lower()]
+        if reader is read_text_file:  # reading it is as cheap as reading the cache
+            return reader(path)
+        try:
+            digest = hashlib.sha256(path.read_bytes()).hexdigest()
+        except OSError as e:
+            raise UnreadableFile(f"无法读取：{e.strerror or e}") from None
+        stored = self.directory / f"{digest}.v{EXTRACTION_VERSION}.json"
+        try:
+            fields = json.loads(stored.read_text(encoding="utf-8"))
+            return Extracted(**dict(fields, pages=tuple(fields["pages"])))
+        except (OSError, ValueError, TypeError, KeyError):
+            pass
+        extracted = reader(path)
+        try:
+            self.directory.mkdir(parents=True, exist_ok=True)
+            temporary = stored.with_suffix(f".{os.getpid()}.tmp")
+            temporary.write_text(json.dumps(asdict(extracted), ensure_ascii=False), encoding="utf-8")
+            os.replace(temporary, stored)
+        except OSError:
+            pass
+        return extracted
+
+
+def read_document(path: Path, doc_id: str | None = None, cache: ExtractionCache | None = None) -> Document:
     try:
-        extracted = READERS[path.suffix.lower()](path)
+        extracted = cache.extract(path) if cache else READERS[path.suffix.lower()](path)
     except UnreadableFile as e:
         raise IngestError(f"{path}：{e}") from None
     except KeyError:
@@ -65,7 +101,9 @@ def read_document(path: Path, doc_id: str | None = None) -> Document:
     )
 
 
-def read_documents(paths: list[Path], on_skip: Callable[[Skipped], None] | None = None) -> list[Document]:
+def read_documents(
+    paths: list[Path], on_skip: Callable[[Skipped], None] | None = None, cache: ExtractionCache | None = None,
+) -> list[Document]:
     """Each file becomes a document; ids are file stems, made unique when two collide. A file
     of a folder that cannot be read is passed to `on_skip` and left out; a file named alone
     that cannot be read, or nothing readable at all, raises IngestError."""
@@ -78,7 +116,7 @@ def read_documents(paths: list[Path], on_skip: Callable[[Skipped], None] | None 
                 n += 1
                 doc_id = f"{document_id(file)}-{n}"
             try:
-                docs.append(read_document(file, doc_id))
+                docs.append(read_document(file, doc_id, cache))
             except IngestError as e:
                 if alone:
                     raise

@@ -14,8 +14,8 @@ from app.cli import main as cli_main
 from app.engine import build_engine
 from app.prompts import ENGLISH, SIMPLIFIED, TRADITIONAL, asker_script, prompt
 from app.settings import Settings
-from ingest import IngestError, read_document, read_documents
-from ingest.formats import read_html, unwrap
+from ingest import ExtractionCache, IngestError, read_document, read_documents
+from ingest.formats import READERS, UnreadableFile, read_html, unwrap
 
 from .conftest import CHROMIUM, CHROMIUM_FLAGS, TEST_CACHE
 
@@ -181,6 +181,21 @@ def test_page_furniture_of_plain_divs_is_left_out(tmp_path):
         "<div class='content'><p>里水镇新建公园三座，<a href='/p'>详见</a>附表。</p></div>"
         "<div id='bottom'>版权所有 联系我们</div></body></html>", encoding="utf-8")
     assert read_html(page).text == "里水镇新建公园三座，详见附表。"  # a link inside the text stays
+
+
+def test_extractions_are_cached_under_the_files_checksum(folder, tmp_path, monkeypatch):
+    cache = ExtractionCache(tmp_path / "extracted")
+    first = {d.id: d for d in read_documents([folder], cache=cache)}
+    assert len(list((tmp_path / "extracted").glob("*.json"))) == 3  # the PDF, the Word file, the web page
+
+    def unreachable(path):  # only files that could not be read are parsed again
+        assert path.name in BROKEN, f"{path} parsed again"
+        raise UnreadableFile("still broken")
+
+    for suffix in (".pdf", ".docx", ".html"):
+        monkeypatch.setitem(READERS, suffix, unreachable)
+    again = {d.id: d for d in read_documents([folder], cache=cache, on_skip=lambda skipped: None)}
+    assert again == first
 
 
 def test_unwrap_joins_lines_broken_for_width_only():
