@@ -60,24 +60,24 @@ def article_html(document: Document, cited: list[tuple[int, Citation]]) -> str:
     """The whole document with every cited span of the conversation marked (and, for a PDF,
     where each page starts). Citations are sentences, so two spans are the same or disjoint."""
     text = document.text
-    spans: dict[tuple[int, int], list[str]] = {}
+    spans: dict[int, tuple[int, list[str]]] = {}  # start → (end, anchors)
     for exchange, c in cited:
         if c.doc == document.id:
-            spans.setdefault((c.start, c.end), []).append(anchor(exchange, c.n))
+            spans.setdefault(c.start, (c.end, []))[1].append(anchor(exchange, c.n))
     pages = {start: n for n, start in enumerate(document.pages, 1)}
-    cuts = sorted(set(pages) | {start for start, _ in spans})
     parts, position = [], 0
-    for cut in cuts:
+    for cut in sorted(set(pages) | set(spans)):
         if cut < position:
             continue
         parts.append(html.escape(text[position:cut]))
         position = cut
         if cut in pages:
             parts.append(f'<div class="page-mark">第 {pages[cut]} 页</div>')
-        if (span := next(((s, e) for s, e in spans if s == cut), None)) is not None:
-            ids = "".join(f'<a id="{a}"></a>' for a in spans[span])
-            parts.append(f'<span class="cite-span">{ids}<mark>{html.escape(text[span[0]:span[1]])}</mark></span>')
-            position = span[1]
+        if cut in spans:
+            end, anchors = spans[cut]
+            ids = "".join(f'<a id="{a}"></a>' for a in anchors)
+            parts.append(f'<span class="cite-span">{ids}<mark>{html.escape(text[cut:end])}</mark></span>')
+            position = end
     parts.append(html.escape(text[position:]))
     return (f'<div class="article" data-doc="{html.escape(document.id)}"><h3>{html.escape(document.title)}</h3>'
             f'<div class="article-text">{"".join(parts)}</div></div>')

@@ -60,8 +60,10 @@ class ChatService:
     def too_fast(self, request: gr.Request | None, question: object = "") -> str | None:
         """The message for a client over its rate limit, else None. Such requests are not logged."""
         wait = self.limiter.wait_seconds(client_address(request))
+        if not wait:
+            return None
         script = asker_script(question) if isinstance(question, str) else SIMPLIFIED
-        return render("error_rate_limited", script, seconds=math.ceil(wait)) if wait else None
+        return render("error_rate_limited", script, seconds=math.ceil(wait))
 
     def answer(
         self, question: str, history: list[Message], generative: bool = True, on_token=None

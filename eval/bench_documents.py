@@ -25,6 +25,7 @@ from .mrc import DATASETS, corpus, load_paragraphs
 from .scorer_data import retriever_for
 
 PER_PDF = 10
+# Debian's Chromium, as the browser tests drive it too (tests/conftest.py).
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                   "--disable-component-update", "--no-first-run"]

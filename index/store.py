@@ -69,6 +69,13 @@ def embedding_text(chunk: Chunk, context: str = "path") -> str:
     return prefix + KIND_TAGS.get(chunk.kind, "") + chunk.text
 
 
+def embedded_texts(chunks: list[Chunk], headings: list[str], context: str) -> list[str]:
+    """What the index embeds, in the order its vectors are kept: each chunk (with its
+    context), each sentence, and the last part of each heading path."""
+    return ([embedding_text(c, context) for c in chunks] + [s.text for c in chunks for s in c.sentences]
+            + [h.split(" › ")[-1] for h in headings])
+
+
 def source_fingerprint(documents: list[Document]) -> dict[str, str]:
     return {d.id: hashlib.sha256(d.text.encode()).hexdigest() for d in documents}
 
@@ -81,9 +88,8 @@ def build_index(
     vectors of the previous index, same model and settings) are not embedded again: changing
     one document of many re-embeds only that document."""
     chunks = [c for d in documents for c in d.chunks]
-    sentences = [s.text for c in chunks for s in c.sentences]
     headings = sorted({c.heading for c in chunks if c.heading_path})
-    texts = [embedding_text(c, context) for c in chunks] + sentences + [h.split(" › ")[-1] for h in headings]
+    texts = embedded_texts(chunks, headings, context)
     known = known or {}
     missing = sorted({t for t in texts if t not in known})
     vectors = dict(known)
@@ -93,7 +99,7 @@ def build_index(
         if progress:
             progress("embedding", min(i + batch, len(missing)), len(missing))
     matrix = np.stack([vectors[t] for t in texts]).astype(np.float32) if texts else np.zeros((0, 1), np.float32)
-    n, m = len(chunks), len(sentences)
+    n, m = len(chunks), sum(len(c.sentences) for c in chunks)
     heading_ids = {h: i for i, h in enumerate(headings)}
     return CorpusIndex(
         documents={d.id: d for d in documents},
@@ -202,9 +208,7 @@ def known_vectors(directory: Path, model_id: str, context: str) -> dict[str, np.
         if manifest.get("model") != model_id:
             return {}
         old = _read_files(directory, manifest, [])
-        old_context = manifest.get("context", context)
-        texts = ([embedding_text(c, old_context) for c in old.chunks]
-                 + [s.text for c in old.chunks for s in c.sentences] + [h.split(" › ")[-1] for h in old.heading_names])
+        texts = embedded_texts(old.chunks, old.heading_names, manifest.get("context", context))
         rows = np.concatenate([old.chunk_vectors, old.sentence_vectors, old.heading_vectors])
     except (StaleIndex, ValueError, TypeError, KeyError):
         return {}

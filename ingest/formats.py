@@ -240,9 +240,13 @@ def read_html(path: Path) -> Extracted:
     except (etree.ParserError, ValueError) as e:
         raise UnreadableFile(f"网页无法解析（{e}）") from None
     page_title = tidy(root.findtext(".//title") or "")
-    for element in list(root.iter()):
-        if element.getparent() is not None and _boilerplate(element):
+    unvisited = list(root)  # what is dropped is not looked into
+    while unvisited:
+        element = unvisited.pop()
+        if _boilerplate(element):
             element.drop_tree()
+        else:
+            unvisited.extend(element)
     etree.strip_elements(root, etree.Comment, with_tail=False)
     main = next(iter(root.xpath("//main | //article")), None)
     lines: list[str] = []

@@ -11,6 +11,7 @@ import pytest
 
 from app.engine import AnswerEngine, build_engine
 from app.settings import DEFAULT_CORPUS, Settings
+from eval.bench_documents import CHROMIUM, CHROMIUM_FLAGS
 from eval.server import LocalServer
 from ingest import Document, read_document
 
@@ -45,11 +46,6 @@ def embedder(settings: Settings):
 
 
 # The app as a separate server process, and a real browser (tests/test_web.py, tests/test_faults.py).
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_FLAGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--no-first-run",
-]
 STAFF = {"NANHAI_QA_STAFF_USER": "staff", "NANHAI_QA_STAFF_PASSWORD": "test-only-secret"}
 
 
