@@ -49,31 +49,31 @@ test: install install-llm browser
 	$(VENV)/bin/pytest -q
 
 bench: install
-	$(PY) eval/bench.py
+	$(PY) -m nanhai_qa.eval.bench
 
 # The answer layer on data it was not tuned on: public reading comprehension (test splits, multi-
 # document, unanswerable questions), the article's held-out questions, latency, cold start (~3 min).
 bench-answers: install
-	$(PY) -m eval.bench_answers
+	$(PY) -m nanhai_qa.eval.bench_answers
 
 # The same public multi-document benchmark read from files: each paragraph a .txt file, then ten
 # paragraphs per PDF printed by headless Chromium, one per page; then one changed file in a folder of
 # 300 (~25 min the first time, mostly embedding; ~10 min after).
 bench-documents: install browser
-	$(PY) -m eval.bench_documents
+	$(PY) -m nanhai_qa.eval.bench_documents
 
 # Relearn the answer scorer (app/scorer.json) from data/mrc and the article's labelled questions;
 # fixed splits and seed (~5 min the first time: it embeds the corpora into the cache).
 train-scorer: install
-	$(PY) -m eval.train_scorer
+	$(PY) -m nanhai_qa.eval.train_scorer
 
 # How cost grows with the corpus: 10k, 100k, 1M synthetic chunks (~25 min, ~6 GB of memory).
 bench-scale: install
-	$(PY) eval/bench_scale.py
+	$(PY) -m nanhai_qa.eval.bench_scale
 
 # 50 simulated residents for 60 s against a server it starts on 127.0.0.1, then stops.
 load: install
-	$(PY) eval/load.py
+	$(PY) -m nanhai_qa.eval.load
 
 clean:
 	rm -rf $(VENV) .cache .pytest_cache .ruff_cache *.egg-info

@@ -10,9 +10,9 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from ingest import IngestError, Skipped, read_documents
+from nanhai_qa.app.answering.models import Answer, error_json, parse_history
+from nanhai_qa.ingest import IngestError, Skipped, read_documents
 
-from .models import Answer, error_json, parse_history
 from .prompts import prompt, render
 from .settings import Settings
 
@@ -62,7 +62,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
 
 
 def _engine(args: argparse.Namespace, rebuild: bool = False, settings: Settings | None = None, on_skip=None):
-    from .engine import build_engine
+    from nanhai_qa.app.answering.engine import build_engine
 
     return build_engine(settings or _settings(args), log=_log, progress=_progress_bar(), rebuild=rebuild,
                         on_skip=on_skip)
@@ -118,7 +118,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
 
 
 def _interactive(engine, as_json: bool) -> int:
-    from .models import Message
+    from nanhai_qa.app.answering.models import Message
 
     history: list[Message] = []
     print(render("cli_welcome", title=engine.profile.title or prompt("page_title")))
@@ -185,9 +185,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
     # it) into the cache. Both libraries read these variables on import.
     os.environ.setdefault("GRADIO_TEMP_DIR", str(settings.data_dir / "gradio-tmp"))
     os.environ.setdefault("MPLCONFIGDIR", str(settings.cache_dir / "matplotlib"))
-    from .exchange_log import ExchangeLog
+    from nanhai_qa.app.service import ChatService
+    from nanhai_qa.app.storage.exchange_log import ExchangeLog
+    from nanhai_qa.app.web.page import build_app, launch
+
     from .ratelimit import RateLimiter
-    from .web import ChatService, build_app, launch
 
     if settings.host not in ("127.0.0.1", "localhost", "::1"):
         _log(f"Listening on {settings.host}: the chat page is reachable from other machines.")
@@ -203,9 +205,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 def cmd_eval(args: argparse.Namespace) -> int:
     # eval drives the app from outside; the CLI only hands it an engine.
-    from eval.runner import EVAL_SET, evaluate, print_summary
-
-    from .engine import build_generator
+    from nanhai_qa.app.answering.engine import build_generator
+    from nanhai_qa.eval.runner import EVAL_SET, evaluate, print_summary
 
     settings = _settings(args).model_copy(update={"generator": "extractive"})
     engine = _engine(args, settings=settings)

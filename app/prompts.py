@@ -8,7 +8,7 @@ import re
 from functools import cache
 from importlib import resources
 
-from index import to_simplified
+from nanhai_qa.index import to_simplified
 
 SIMPLIFIED, TRADITIONAL, ENGLISH = "zh-Hans", "zh-Hant", "en"
 CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
@@ -25,7 +25,7 @@ def asker_script(text: str) -> str:
 
 
 def _file(name: str, script: str):
-    folder = resources.files("prompts")
+    folder = resources.files("nanhai_qa.prompts")
     if script == ENGLISH and folder.joinpath("en", f"{name}.txt").is_file():
         return folder.joinpath("en", f"{name}.txt")
     return folder.joinpath(f"{name}.txt")

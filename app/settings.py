@@ -4,18 +4,21 @@
 from __future__ import annotations
 
 import hashlib
+from importlib import resources
 from pathlib import Path
 from typing import Literal
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from index import BUNDLED_E5, RetrievalWeights
+from nanhai_qa.app.answering.scorer import DEFAULT_WEIGHTS
+from nanhai_qa.index import BUNDLED_E5, RetrievalWeights
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_CORPUS = PROJECT_ROOT / "data" / "nanhai-2023.txt"
-DEFAULT_PROFILE = PROJECT_ROOT / "data" / "nanhai-2023.profile.json"
-DEFAULT_SCORER = Path(__file__).resolve().parent / "scorer.json"
+# Package data, found the same way by an editable and an installed copy.
+BUNDLED_DATA = Path(str(resources.files("nanhai_qa.data")))
+DEFAULT_CORPUS = BUNDLED_DATA / "nanhai-2023.txt"
+DEFAULT_PROFILE = BUNDLED_DATA / "nanhai-2023.profile.json"
+DEFAULT_SCORER = DEFAULT_WEIGHTS
 
 
 class Settings(BaseSettings):

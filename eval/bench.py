@@ -11,9 +11,10 @@ import subprocess
 import sys
 from pathlib import Path
 
-from app.engine import build_engine
-from app.settings import Settings
-from eval.runner import EVAL_SET, evaluate, print_summary
+from nanhai_qa.app.answering.engine import build_engine
+from nanhai_qa.app.settings import Settings
+
+from .runner import EVAL_SET, evaluate, print_summary
 
 COLD_START = (
     "import time; t = time.perf_counter();"

@@ -23,10 +23,10 @@ from dataclasses import dataclass
 import numpy as np
 from tqdm import tqdm
 
-from app.engine import AnswerEngine, build_engine, engine_for
-from app.profile import CorpusProfile
-from app.settings import Settings
-from index import load_embedder
+from nanhai_qa.app.answering.engine import AnswerEngine, build_engine, engine_for
+from nanhai_qa.app.profile import CorpusProfile
+from nanhai_qa.app.settings import Settings
+from nanhai_qa.index import load_embedder
 
 from .metrics import figures, load_items, normalise
 from .mrc import DATASETS, MrcQuestion, corpus, english_questions, in_english

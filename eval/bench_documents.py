@@ -14,11 +14,11 @@ import tempfile
 import time
 from pathlib import Path
 
-from app.engine import build_retriever, engine_for
-from app.profile import CorpusProfile
-from app.settings import Settings
-from index import load_embedder
-from ingest import ExtractionCache, read_documents
+from nanhai_qa.app.answering.engine import build_retriever, engine_for
+from nanhai_qa.app.profile import CorpusProfile
+from nanhai_qa.app.settings import Settings
+from nanhai_qa.index import load_embedder
+from nanhai_qa.ingest import ExtractionCache, read_documents
 
 from .bench_answers import mrc_row, table
 from .mrc import DATASETS, corpus, load_paragraphs

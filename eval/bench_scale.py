@@ -27,10 +27,10 @@ from pathlib import Path
 import faiss
 import numpy as np
 
-from index import JiebaTokenizer, quoted_terms
-from index.dense import build_faiss
-from index.lexical import BM25Index
-from ingest import read_documents
+from nanhai_qa.index import JiebaTokenizer, quoted_terms
+from nanhai_qa.index.dense import build_faiss
+from nanhai_qa.index.lexical import BM25Index
+from nanhai_qa.ingest import read_documents
 
 ARTICLE = Path(__file__).resolve().parent.parent / "data" / "nanhai-2023.txt"
 

@@ -33,7 +33,7 @@ from urllib.parse import urlparse
 import numpy as np
 import psutil
 
-from eval.server import LocalServer
+from .server import LocalServer
 
 EVAL_SET = Path(__file__).resolve().parent / "questions.jsonl"
 MAX_USERS, MAX_SECONDS = 200, 600
@@ -124,7 +124,7 @@ def main() -> int:
         parser.error(f"--users must be 1…{MAX_USERS}, --seconds at most {MAX_SECONDS}, --processes 1…16")
     if args.url and not on_loopback(args.url):
         parser.error("load tests target loopback only (127.0.0.1)")
-    from app.prompts import prompt
+    from nanhai_qa.app.prompts import prompt
 
     rate_message = prompt("error_rate_limited").split("{")[0]
     items = [json.loads(line) for line in EVAL_SET.read_text(encoding="utf-8").splitlines() if line.strip()]

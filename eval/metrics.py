@@ -9,8 +9,8 @@ import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
-from index import to_simplified
-from ingest import Chunk
+from nanhai_qa.index import to_simplified
+from nanhai_qa.ingest import Chunk
 
 KEYS = ("id", "question", "history", "answerable", "evidence", "answer_keywords", "kind")
 

@@ -14,7 +14,7 @@ import json
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from ingest import Document, chunk_document
+from nanhai_qa.ingest import Document, chunk_document
 
 MRC_DIR = Path(__file__).resolve().parent.parent / "data" / "mrc"
 DATASETS = {"cmrc": "cmrc2018_trial.json", "drcd": "drcd_test.json"}  # Simplified, Traditional

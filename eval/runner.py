@@ -10,8 +10,8 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from app.engine import AnswerEngine, Generator
-from app.models import parse_history
+from nanhai_qa.app.answering.engine import AnswerEngine, Generator
+from nanhai_qa.app.answering.models import parse_history
 
 from .metrics import ItemResult, figures, load_items, schema_problems, score_item
 

@@ -17,12 +17,12 @@ from pathlib import Path
 
 import numpy as np
 
-from app.engine import search
-from app.followup import QuestionFrame, resolve_followup
-from app.models import parse_history
-from app.scorer import Candidate, CandidateFeatures, script_of
-from index import Embedder, JiebaTokenizer, Passage, Query, Retriever, open_index, quoted_terms
-from ingest import Chunk, Document, Span
+from nanhai_qa.app.answering.engine import search
+from nanhai_qa.app.answering.followup import QuestionFrame, resolve_followup
+from nanhai_qa.app.answering.models import parse_history
+from nanhai_qa.app.answering.scorer import Candidate, CandidateFeatures, script_of
+from nanhai_qa.index import Embedder, JiebaTokenizer, Passage, Query, Retriever, open_index, quoted_terms
+from nanhai_qa.ingest import Chunk, Document, Span
 
 from .mrc import SPLIT_OF_BUCKET, MrcQuestion, _bucket
 

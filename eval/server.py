@@ -43,7 +43,7 @@ class LocalServer:
         self.log_path = self.data_dir / f"server-{port}.log"
         with self.log_path.open("w") as log:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "app.cli", "serve", "--port", str(port)], env=self.env,
+                [sys.executable, "-m", "nanhai_qa", "serve", "--port", str(port)], env=self.env,
                 stdout=log, stderr=subprocess.STDOUT, cwd=Path(__file__).resolve().parent.parent,
             )
         deadline = time.time() + timeout

@@ -24,9 +24,8 @@ from pathlib import Path
 
 import numpy as np
 
-from app.engine import build_retriever, question_frame
-from app.profile import load_profile
-from app.scorer import (
+from nanhai_qa.app.answering.engine import build_retriever, question_frame
+from nanhai_qa.app.answering.scorer import (
     FEATURES,
     GROUP_FEATURES,
     QUESTION_TYPES,
@@ -36,8 +35,9 @@ from app.scorer import (
     ScriptModel,
     group_features,
 )
-from app.settings import DEFAULT_CORPUS, DEFAULT_SCORER, Settings
-from index import load_embedder
+from nanhai_qa.app.profile import load_profile
+from nanhai_qa.app.settings import DEFAULT_CORPUS, DEFAULT_SCORER, Settings
+from nanhai_qa.index import load_embedder
 
 from .metrics import load_items
 from .mrc import DATASETS, corpus, english_questions, in_english, load_paragraphs

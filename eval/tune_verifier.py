@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import random
 
-from app.engine import build_engine
-from app.settings import Settings
-from eval.metrics import load_items
-from eval.runner import EVAL_SET
+from nanhai_qa.app.answering.engine import build_engine
+from nanhai_qa.app.settings import Settings
+
+from .metrics import load_items
+from .runner import EVAL_SET
 
 
 def main() -> None:

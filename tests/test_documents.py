@@ -10,12 +10,12 @@ from pathlib import Path
 
 import pytest
 
-from app.cli import main as cli_main
-from app.engine import build_engine
-from app.prompts import ENGLISH, SIMPLIFIED, TRADITIONAL, asker_script, prompt
-from app.settings import Settings
-from ingest import ExtractionCache, IngestError, read_document, read_documents
-from ingest.formats import READERS, UnreadableFile, read_html, unwrap
+from nanhai_qa.app.answering.engine import build_engine
+from nanhai_qa.app.cli import main as cli_main
+from nanhai_qa.app.prompts import ENGLISH, SIMPLIFIED, TRADITIONAL, asker_script, prompt
+from nanhai_qa.app.settings import Settings
+from nanhai_qa.ingest import ExtractionCache, IngestError, read_document, read_documents
+from nanhai_qa.ingest.formats import READERS, UnreadableFile, read_html, unwrap
 
 from .conftest import CHROMIUM, CHROMIUM_FLAGS, TEST_CACHE
 

@@ -5,8 +5,8 @@ from collections import Counter
 
 import pytest
 
-from eval.metrics import ItemResult, figures, keywords_present, load_items, schema_problems
-from eval.runner import EVAL_SET, evaluate
+from nanhai_qa.eval.metrics import ItemResult, figures, keywords_present, load_items, schema_problems
+from nanhai_qa.eval.runner import EVAL_SET, evaluate
 
 HELDOUT = EVAL_SET.parent / "heldout.jsonl"
 
@@ -98,7 +98,7 @@ def test_regression_gate(engine, tmp_path, eval_set):
 
 
 def test_eval_command_with_ablations(tmp_path, capsys, monkeypatch):
-    from app.cli import main
+    from nanhai_qa.app.cli import main
     from tests.conftest import TEST_CACHE
 
     monkeypatch.setenv("NANHAI_QA_CACHE_DIR", str(TEST_CACHE))

@@ -5,8 +5,8 @@ import json
 from dataclasses import replace
 from pathlib import Path
 
-from app.exchange_log import ExchangeLog
-from app.staff import check_mark, detail_html, export, rows
+from nanhai_qa.app.staff.desk import check_mark, detail_html, export, rows
+from nanhai_qa.app.storage.exchange_log import ExchangeLog
 
 
 def test_log_records_filters_and_feedback(tmp_path, engine):

@@ -18,14 +18,14 @@ from pathlib import Path
 import psutil
 import pytest
 
-from app import cli
-from app.exchange_log import ExchangeLog
-from app.prompts import prompt
-from app.ratelimit import RateLimiter
-from app.settings import DEFAULT_CORPUS, Settings
-from app.staff import check_mark, detail_html
-from app.validate import clean_question
-from eval.server import LocalServer
+from nanhai_qa.app import cli
+from nanhai_qa.app.answering.validate import clean_question
+from nanhai_qa.app.prompts import prompt
+from nanhai_qa.app.ratelimit import RateLimiter
+from nanhai_qa.app.settings import DEFAULT_CORPUS, Settings
+from nanhai_qa.app.staff.desk import check_mark, detail_html
+from nanhai_qa.app.storage.exchange_log import ExchangeLog
+from nanhai_qa.eval.server import LocalServer
 from tests.conftest import ROOT, STAFF, TEST_CACHE, ask_in_page, client_of, open_page, server_with
 
 SQL = "'; DROP TABLE exchanges; -- 高企数量突破了多少家？"

@@ -4,10 +4,10 @@ import json
 
 import pytest
 
-from app.followup import QuestionFrame, resolve_followup
-from app.models import Message
-from app.profile import CorpusProfile, ProfileError, load_profile
-from app.settings import DEFAULT_CORPUS, DEFAULT_PROFILE, Settings
+from nanhai_qa.app.answering.followup import QuestionFrame, resolve_followup
+from nanhai_qa.app.answering.models import Message
+from nanhai_qa.app.profile import CorpusProfile, ProfileError, load_profile
+from nanhai_qa.app.settings import DEFAULT_CORPUS, DEFAULT_PROFILE, Settings
 
 PROFILE = CorpusProfile(
     relative_years={"2022": ["去年"], "2023": ["今年", "this year"]}, setting_words=["南海区", "南海"]

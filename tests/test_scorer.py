@@ -6,9 +6,8 @@ import json
 import numpy as np
 import pytest
 
-from app.extractive import AnswerStyle, SelectionPolicy, compose, join_adjacent
-from app.prompts import ENGLISH
-from app.scorer import (
+from nanhai_qa.app.answering.extractive import AnswerStyle, SelectionPolicy, compose, join_adjacent
+from nanhai_qa.app.answering.scorer import (
     FEATURES,
     GROUP_FEATURES,
     AnswerScorer,
@@ -23,8 +22,9 @@ from app.scorer import (
     question_types,
     script_of,
 )
-from index import Passage
-from ingest import Chunk, Span
+from nanhai_qa.app.prompts import ENGLISH
+from nanhai_qa.index import Passage
+from nanhai_qa.ingest import Chunk, Span
 
 
 def _chunk(text: str, start: int = 0, doc: str = "d", period: str = "intro") -> Chunk:
@@ -104,7 +104,7 @@ def test_group_features_read_the_best_candidate():
 
 
 def _judged(probabilities: list[float], chunk: Chunk, keep_share: float = 0.3):
-    from app.scorer import Judgement, ScoredCandidate
+    from nanhai_qa.app.answering.scorer import Judgement, ScoredCandidate
 
     candidates = _candidates(chunk)
     ranked = sorted(zip(candidates, probabilities, strict=True), key=lambda t: -t[1])
@@ -177,12 +177,12 @@ def test_calibration_on_a_fixed_sample(settings):
     CMRC 2018 as a multi-document corpus (real model, real index; 185 answerable and 31
     unanswerable questions): within 0.1 on average over ten bins. The best sentence's
     probability is as calibrated against how often it holds the gold answer."""
-    from app.engine import engine_for
-    from app.profile import CorpusProfile
-    from eval.bench_answers import expected_calibration_error
-    from eval.mrc import corpus
-    from eval.scorer_data import _holds_gold, retriever_for
-    from index import load_embedder
+    from nanhai_qa.app.answering.engine import engine_for
+    from nanhai_qa.app.profile import CorpusProfile
+    from nanhai_qa.eval.bench_answers import expected_calibration_error
+    from nanhai_qa.eval.mrc import corpus
+    from nanhai_qa.eval.scorer_data import _holds_gold, retriever_for
+    from nanhai_qa.index import load_embedder
 
     split = corpus("cmrc", "dev")
     embedder = load_embedder(settings.embedding_model, settings.cache_dir, log=lambda m: None)

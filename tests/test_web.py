@@ -8,8 +8,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from app.prompts import prompt
-from eval.server import LocalServer
+from nanhai_qa.app.prompts import prompt
+from nanhai_qa.eval.server import LocalServer
 from tests.conftest import OUTPUT, STAFF, ask_in_page, client_of, open_page, server_with
 
 

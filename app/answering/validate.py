@@ -6,7 +6,7 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 
-from .prompts import SIMPLIFIED, asker_script, render
+from nanhai_qa.app.prompts import SIMPLIFIED, asker_script, render
 
 _LETTER_OR_DIGIT = re.compile(r"[^\W_]", re.UNICODE)
 # Markup is never part of a question about the article: script/style blocks, tags and

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import re
 
-from index import fold
+from nanhai_qa.app.profile import CorpusProfile
+from nanhai_qa.index import fold
 
 from .models import Message
-from .profile import CorpusProfile
 
 FOLLOWUP_OPENING = re.compile(r"^(那|那么|还有|另外|再|以及|and\b|what about|how about)", re.I)
 FOLLOWUP_ENDING = re.compile(r"(呢|咧|嘞)[?？!！。.]*$")

@@ -16,12 +16,12 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Protocol
 
-from index import Passage, Query
-from index.files import sha256_file
+from nanhai_qa.app.answering.extractive import AnswerStyle, Draft, ExtractiveGenerator, period_label
+from nanhai_qa.app.answering.scorer import Judgement
+from nanhai_qa.app.prompts import SIMPLIFIED, prompt, render
+from nanhai_qa.index import Passage, Query
+from nanhai_qa.index.files import sha256_file
 
-from .extractive import AnswerStyle, Draft, ExtractiveGenerator, period_label
-from .prompts import SIMPLIFIED, prompt, render
-from .scorer import Judgement
 from .verify import Verifier
 
 Messages = list[dict[str, str]]

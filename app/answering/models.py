@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ValidationError, field_validator
 
-from index import Passage
+from nanhai_qa.index import Passage
 
 
 class Message(BaseModel):

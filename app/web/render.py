@@ -6,11 +6,10 @@ from __future__ import annotations
 import html
 import re
 
-from ingest import Document
-from ingest.formats import KIND_NAMES
-
-from .extractive import period_label
-from .models import Answer, Citation
+from nanhai_qa.app.answering.extractive import period_label
+from nanhai_qa.app.answering.models import Answer, Citation
+from nanhai_qa.ingest import Document
+from nanhai_qa.ingest.formats import KIND_NAMES
 
 MARKER = re.compile(r"\[(\d+)\]")
 

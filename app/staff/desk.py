@@ -13,17 +13,14 @@ import time
 from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import gradio as gr
 
-from .exchange_log import Exchange
-from .prompts import render
-from .ratelimit import RateLimiter, client_address
-from .settings import Settings
-
-if TYPE_CHECKING:
-    from .web import ChatService
+from nanhai_qa.app.prompts import render
+from nanhai_qa.app.ratelimit import RateLimiter, client_address
+from nanhai_qa.app.service import ChatService
+from nanhai_qa.app.settings import Settings
+from nanhai_qa.app.storage.exchange_log import Exchange
 
 COLUMNS = ["编号", "时间", "问题", "拒答", "反馈", "引用核查", "耗时 ms"]
 

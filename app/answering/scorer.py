@@ -25,8 +25,8 @@ from pathlib import Path
 
 import numpy as np
 
-from index import Passage, Query, Retriever, fold
-from ingest import Chunk, Span
+from nanhai_qa.index import Passage, Query, Retriever, fold
+from nanhai_qa.ingest import Chunk, Span
 
 DEFAULT_WEIGHTS = Path(__file__).resolve().parent / "scorer.json"
 

@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from .models import Answer
+from nanhai_qa.app.answering.models import Answer
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS exchanges (

@@ -13,7 +13,10 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Protocol
 
-from index import (
+from nanhai_qa.app.profile import CorpusProfile, load_profile
+from nanhai_qa.app.prompts import ENGLISH, prompt, render
+from nanhai_qa.app.settings import Settings
+from nanhai_qa.index import (
     JiebaTokenizer,
     Passage,
     Query,
@@ -24,15 +27,12 @@ from index import (
     quoted_terms,
     section_name,
 )
-from ingest import Chunk, ExtractionCache, Skipped, Span, read_documents
+from nanhai_qa.ingest import Chunk, ExtractionCache, Skipped, Span, read_documents
 
 from .extractive import AnswerStyle, Draft, ExtractiveGenerator, SelectionPolicy, compose
 from .followup import QuestionFrame, resolve_followup
 from .models import Answer, Message
-from .profile import CorpusProfile, load_profile
-from .prompts import ENGLISH, prompt, render
 from .scorer import AnswerScorer, CandidateFeatures, Judgement, load_scorer
-from .settings import Settings
 from .validate import clean_question
 
 # A question about what a term means or what it is made of ("“五个不发生”是指哪五个？").
@@ -102,7 +102,8 @@ class AnswerEngine:
         self.scorer = scorer
         self.features = CandidateFeatures(retriever)
         self.selection = selection or SelectionPolicy()
-        self.generator = generator or ExtractiveGenerator(self.selection)
+        self.extractive = ExtractiveGenerator(self.selection)
+        self.generator = generator or self.extractive
         self.profile = profile or CorpusProfile()
         self.refuse_below = refuse_below
         self.top_k = top_k
@@ -284,8 +285,14 @@ def build_generator(
     extractive = ExtractiveGenerator(selection)
     if settings.generator == "extractive":
         return extractive
-    from .llm import BackendUnavailable, LLMGenerator, OpenAIBackend, TransformersBackend, bundled_qwen
-    from .verify import Verifier
+    from nanhai_qa.app.generation.llm import (
+        BackendUnavailable,
+        LLMGenerator,
+        OpenAIBackend,
+        TransformersBackend,
+        bundled_qwen,
+    )
+    from nanhai_qa.app.generation.verify import Verifier
 
     verifier = Verifier(
         retriever, settings.verify_min_similarity, settings.show_unverified, settings.verify_min_word_overlap

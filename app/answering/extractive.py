@@ -6,11 +6,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from index import Passage, Query
-from ingest import Chunk, Span
+from nanhai_qa.app.prompts import SIMPLIFIED, render
+from nanhai_qa.index import Passage, Query
+from nanhai_qa.ingest import Chunk, Span
 
 from .models import Citation
-from .prompts import SIMPLIFIED, render
 from .scorer import Judgement, question_types
 
 

@@ -9,11 +9,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from index import Passage, Retriever
-
-from .extractive import Draft
-from .models import Citation
-from .prompts import prompt
+from nanhai_qa.app.answering.extractive import Draft
+from nanhai_qa.app.answering.models import Citation
+from nanhai_qa.app.prompts import prompt
+from nanhai_qa.index import Passage, Retriever
 
 SENTENCE = re.compile(r"[^。！？；!?\n]+[。！？；!?]*(?:\s*\[\d+\])*")
 MARKER = re.compile(r"\s*\[(\d+)\]")

@@ -1,0 +1,1 @@
+"""Storage: the exchange log (questions, answers, citations, feedback)."""

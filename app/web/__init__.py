@@ -1,0 +1,1 @@
+"""The chat page (Gradio) and the HTML it shows."""

@@ -1,0 +1,1 @@
+"""The bundled corpus (the article) and its profile, shipped as package data."""
