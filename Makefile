@@ -3,7 +3,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install install-llm app ask index test lint bench bench-answers bench-documents train-scorer bench-scale load browser clean
+.PHONY: install install-llm app ask index test test-fast lint bench bench-answers bench-documents train-scorer bench-scale load browser clean
 
 # torch goes first and pinned: 2.13.0 is the CPU build; an unpinned torch pulls a multi-GB CUDA build.
 $(STAMP): pyproject.toml
@@ -24,7 +24,7 @@ $(LLM_STAMP): $(STAMP)
 install-llm: $(LLM_STAMP)
 
 # Converts the embedding model and builds the index when missing, then serves the chat
-# page on http://127.0.0.1:7860 (NANHAI_QA_PORT / NANHAI_QA_HOST to change).
+# page on http://127.0.0.1:7860 (NANHAI_QA_SERVER__PORT / NANHAI_QA_SERVER__HOST to change).
 app: install
 	$(VENV)/bin/nanhai-qa serve
 
@@ -47,6 +47,11 @@ browser:
 test: install install-llm browser
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/pytest -q
+
+# The unit layer: no model, no server, no browser (tests/unit; under a minute on 2 cores).
+test-fast: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/pytest -q tests/unit
 
 bench: install
 	$(PY) -m nanhai_qa.eval.bench

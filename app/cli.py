@@ -13,7 +13,8 @@ from pydantic import ValidationError
 from nanhai_qa.app.answering.models import Answer, error_json, parse_history
 from nanhai_qa.ingest import IngestError, Skipped, read_documents
 
-from .prompts import prompt, render
+from .generation import GeneratorKind
+from .prompts import prompt, prompts_version, render
 from .settings import Settings
 
 
@@ -22,11 +23,11 @@ def _log(message: str) -> None:
 
 
 def _settings(args: argparse.Namespace) -> Settings:
-    overrides = {}
+    overrides: dict[str, object] = {}
     if getattr(args, "corpus", None):
         overrides["corpus"] = args.corpus
     if getattr(args, "cache_dir", None):
-        overrides["cache_dir"] = args.cache_dir
+        overrides["storage"] = {"cache_dir": args.cache_dir}
     return Settings(**overrides)
 
 
@@ -179,26 +180,28 @@ def batch_answer(engine, line: str, number: int) -> dict:
 
 def cmd_serve(args: argparse.Namespace) -> int:
     overrides = {k: v for k, v in (("host", args.host), ("port", args.port)) if v is not None}
-    settings = _settings(args).model_copy(update=overrides)
+    settings = _settings(args).updated(server=overrides)
     # The app writes only into its two directories: Gradio's temporary files (the staff
     # desk's downloads) into the data directory, matplotlib's font list (Gradio imports
     # it) into the cache. Both libraries read these variables on import.
-    os.environ.setdefault("GRADIO_TEMP_DIR", str(settings.data_dir / "gradio-tmp"))
-    os.environ.setdefault("MPLCONFIGDIR", str(settings.cache_dir / "matplotlib"))
+    os.environ.setdefault("GRADIO_TEMP_DIR", str(settings.storage.data_dir / "gradio-tmp"))
+    os.environ.setdefault("MPLCONFIGDIR", str(settings.storage.cache_dir / "matplotlib"))
     from nanhai_qa.app.service import ChatService
     from nanhai_qa.app.storage.exchange_log import ExchangeLog
     from nanhai_qa.app.web.page import build_app, launch
 
     from .ratelimit import RateLimiter
 
-    if settings.host not in ("127.0.0.1", "localhost", "::1"):
-        _log(f"Listening on {settings.host}: the chat page is reachable from other machines.")
+    if settings.server.host not in ("127.0.0.1", "localhost", "::1"):
+        _log(f"Listening on {settings.server.host}: the chat page is reachable from other machines.")
     _log("Loading the model and the index (built on first run; this can take a minute) …")
     engine = _engine(args, settings=settings)
     engine.warm_up()
-    limiter = RateLimiter(settings.rate_limit_per_minute, settings.rate_limit_burst)
-    service = ChatService(engine, ExchangeLog(settings.data_dir / "exchanges.sqlite3"), limiter)
-    _log(f"Ready: http://{settings.host}:{settings.port}  (staff desk {'on' if settings.staff_enabled() else 'off'})")
+    limiter = RateLimiter(settings.server.rate_limit_per_minute, settings.server.rate_limit_burst)
+    log = ExchangeLog(settings.storage.data_dir / "exchanges.sqlite3", settings.fingerprint(), prompts_version())
+    service = ChatService(engine, log, limiter)
+    server = settings.server
+    _log(f"Ready: http://{server.host}:{server.port}  (staff desk {'on' if settings.staff.enabled() else 'off'})")
     launch(build_app(service, settings), settings)
     return 0
 
@@ -208,15 +211,16 @@ def cmd_eval(args: argparse.Namespace) -> int:
     from nanhai_qa.app.answering.engine import build_generator
     from nanhai_qa.eval.runner import EVAL_SET, evaluate, print_summary
 
-    settings = _settings(args).model_copy(update={"generator": "extractive"})
+    settings = _settings(args).updated(generation={"generator": GeneratorKind.EXTRACTIVE})
     engine = _engine(args, settings=settings)
     generators = {}
     if args.generator and args.generator != "extractive":
         generators[args.generator] = build_generator(
-            settings.model_copy(update={"generator": args.generator}), engine.retriever, engine.selection, log=_log
+            settings.updated(generation={"generator": args.generator}), engine.retriever, engine.selection, log=_log
         )
     out = args.out or Path("eval-report")
-    report = evaluate(engine, args.file or EVAL_SET, out=out, ablations=args.ablations, generators=generators)
+    report = evaluate(engine, args.file or EVAL_SET, out=out, ablations=args.ablations, generators=generators,
+                      settings_hash=settings.fingerprint())
     print_summary(report)
     print(f"\nReport: {out / 'report.md'}  figures: {out / 'figures.json'}  chart: {out / 'by_kind.png'}")
     return 0
@@ -224,13 +228,15 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="nanhai-qa", description="Ask what Nanhai achieved in 2022 and plans for 2023; answers cite the article.",
+        prog="nanhai-qa",
+        description="Ask questions about a set of documents; every answer cites its source sentences.",
     )
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--corpus", type=Path, action="append",
                         help="a file (.txt .md .pdf .docx .html) or a folder of them (repeatable); "
                         "default: the bundled article (env NANHAI_QA_CORPUS)")
-    common.add_argument("--cache-dir", type=Path, help="where the model and index are cached (env NANHAI_QA_CACHE_DIR)")
+    common.add_argument("--cache-dir", type=Path,
+                        help="where the model and index are cached (env NANHAI_QA_STORAGE__CACHE_DIR)")
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("ingest", parents=[common], help="read documents and show their chunks")
@@ -250,15 +256,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_ask)
 
     p = sub.add_parser("serve", parents=[common], help="start the chat page (Gradio) for residents and staff")
-    p.add_argument("--host", help="address to listen on (default 127.0.0.1; env NANHAI_QA_HOST)")
-    p.add_argument("--port", type=int, help="port (default 7860; env NANHAI_QA_PORT)")
+    p.add_argument("--host", help="address to listen on (default 127.0.0.1; env NANHAI_QA_SERVER__HOST)")
+    p.add_argument("--port", type=int, help="port (default 7860; env NANHAI_QA_SERVER__PORT)")
     p.set_defaults(func=cmd_serve)
 
     p = sub.add_parser("eval", parents=[common], help="run an eval set and write a report (Markdown, JSON, PNG)")
     p.add_argument("file", nargs="?", type=Path, help="eval set, SCHEMAS.md format (default eval/questions.jsonl)")
     p.add_argument("--ablations", action="store_true", help="also run BM25 only and dense only, side by side")
     p.add_argument("--out", type=Path, help="report folder (default ./eval-report)")
-    p.add_argument("--generator", choices=["extractive", "transformers", "openai"],
+    p.add_argument("--generator", choices=[kind.value for kind in GeneratorKind],
                    help="also run this answer generator, side by side with the extractive one")
     p.set_defaults(func=cmd_eval)
     return parser
@@ -269,7 +275,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return args.func(args)
     except ValidationError as e:
-        problems = "; ".join(f"NANHAI_QA_{'_'.join(map(str, x['loc'])).upper()}: {x['msg']}" for x in e.errors())
+        problems = "; ".join(f"NANHAI_QA_{'__'.join(map(str, x['loc'])).upper()}: {x['msg']}" for x in e.errors())
         print(f"error: bad setting: {problems}", file=sys.stderr)
         return 2
     except IngestError as e:

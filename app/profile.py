@@ -5,12 +5,11 @@ works on any corpus: no relative years, no query expansion, generic page wording
 from __future__ import annotations
 
 import json
-import re
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-YEAR = re.compile(r"^(19|20)\d{2}$")
+from nanhai_qa.ingest.patterns import YEAR
 
 
 class ProfileError(Exception):
@@ -33,7 +32,7 @@ class CorpusProfile(BaseModel):
     warm_up: str = Field("", description="a question answered once at start so the first resident waits less")
     relative_years: dict[str, list[str]] = Field(
         default_factory=dict,
-        description='the year words stand for in this corpus: {"2023": ["今年", "this year"], "2022": ["去年"]}',
+        description='the year words stand for in this corpus, e.g. {"2000": ["今年", "this year"], "1999": ["去年"]}',
     )
     setting_words: list[str] = Field(
         default_factory=list,
@@ -47,9 +46,9 @@ class CorpusProfile(BaseModel):
     @field_validator("relative_years")
     @classmethod
     def _years(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:
-        bad = [year for year in value if not YEAR.match(year)]
+        bad = [year for year in value if not YEAR.fullmatch(year)]
         if bad:
-            raise ValueError(f"relative_years keys must be years like 2023, not {bad}")
+            raise ValueError(f"relative_years keys must be years like 1999, not {bad}")
         return value
 
     def expansions(self) -> dict[str, str]:

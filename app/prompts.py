@@ -4,14 +4,15 @@ Simplified Chinese (prompts/NAME.txt), Traditional (the same, converted by OpenC
 
 from __future__ import annotations
 
+import hashlib
 import re
 from functools import cache
 from importlib import resources
 
 from nanhai_qa.index import to_simplified
+from nanhai_qa.ingest.patterns import HAN_CHAR
 
 SIMPLIFIED, TRADITIONAL, ENGLISH = "zh-Hans", "zh-Hant", "en"
-CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 LATIN = re.compile(r"[A-Za-z]")
 
 
@@ -19,7 +20,7 @@ def asker_script(text: str) -> str:
     """The script a question is written in: Traditional when its Chinese characters change
     under Traditional→Simplified conversion, English when it has Latin letters and no Chinese,
     otherwise Simplified."""
-    if CJK.search(text):
+    if HAN_CHAR.search(text):
         return TRADITIONAL if to_simplified(text) != text else SIMPLIFIED
     return ENGLISH if LATIN.search(text) else SIMPLIFIED
 
@@ -59,3 +60,18 @@ def _converter():
 
 def _to_traditional(text: str) -> str:
     return _converter().convert(text)
+
+
+@cache
+def prompts_version() -> str:
+    """A short hash of every wording file, recorded with each exchange and eval report."""
+    folder = resources.files("nanhai_qa.prompts")
+    files = sorted(
+        (f"{sub}/{item.name}" if sub else item.name, item)
+        for sub, parent in (("", folder), ("en", folder / "en"))
+        for item in parent.iterdir() if item.name.endswith(".txt")
+    )
+    digest = hashlib.sha256()
+    for name, item in files:
+        digest.update(name.encode() + b"\0" + item.read_bytes() + b"\0")
+    return digest.hexdigest()[:12]

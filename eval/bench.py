@@ -18,14 +18,14 @@ from .runner import EVAL_SET, evaluate, print_summary
 
 COLD_START = (
     "import time; t = time.perf_counter();"
-    "from app.engine import build_engine; from app.settings import Settings;"
+    "from nanhai_qa.app.answering.engine import build_engine; from nanhai_qa.app.settings import Settings;"
     "e = build_engine(Settings(), log=lambda m: None); e.answer('2022年新增了多少学位？');"
     "print(time.perf_counter() - t)"
 )
 
 
 def cold_start(runtime: str, runs: int = 3) -> list[float]:
-    env = dict(os.environ, NANHAI_QA_EMBEDDING_RUNTIME=runtime)
+    env = dict(os.environ, NANHAI_QA_RETRIEVAL__EMBEDDING_RUNTIME=runtime)
     times = []
     for _ in range(runs):
         out = subprocess.run([sys.executable, "-c", COLD_START], capture_output=True, text=True, check=True, env=env)

@@ -37,7 +37,7 @@ from .train_scorer import ARTICLE_SETS
 HELDOUT = EVAL_SET.parent / "heldout.jsonl"
 COLD_START = (
     "import time; t = time.perf_counter();"
-    "from app.engine import build_engine; from app.settings import Settings;"
+    "from nanhai_qa.app.answering.engine import build_engine; from nanhai_qa.app.settings import Settings;"
     "e = build_engine(Settings(), log=lambda m: None); e.answer('2022年新增了多少学位？');"
     "print(time.perf_counter() - t)"
 )
@@ -142,11 +142,11 @@ def main(argv: list[str] | None = None) -> int:
     settings = Settings()
     log = lambda message: print(message, file=sys.stderr)  # noqa: E731
     rows = []
-    embedder = load_embedder(settings.embedding_model, settings.cache_dir, log=log)
+    embedder = load_embedder(settings.retrieval.embedding_model, settings.storage.cache_dir, log=log)
     english = english_questions()
     for dataset in DATASETS:
         split = corpus(dataset, args.split)
-        cache = settings.cache_dir / "mrc" / f"{dataset}-{args.split}"
+        cache = settings.storage.cache_dir / "mrc" / f"{dataset}-{args.split}"
         engine = engine_for(retriever_for(split.documents, embedder, cache, log), settings, CorpusProfile(), log)
         engine.warm_up()
         name = f"{dataset} {args.split} ({len(split.documents)} paragraphs)"

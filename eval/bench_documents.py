@@ -65,9 +65,9 @@ def incremental(settings: Settings, log, documents: int = 300) -> str:
         folder, cache = Path(work) / "docs", Path(work) / "cache"
         folder.mkdir()
         (cache / "models").parent.mkdir(parents=True, exist_ok=True)
-        (cache / "models").symlink_to(settings.cache_dir / "models")
+        (cache / "models").symlink_to(settings.storage.cache_dir / "models")
         write_texts([p.document() for p in paragraphs], folder)
-        run = Settings(cache_dir=cache, corpus=[folder])
+        run = Settings(corpus=[folder], storage={"cache_dir": cache})
         started = time.perf_counter()
         build_retriever(run, CorpusProfile(), log=log)
         full = time.perf_counter() - started
@@ -88,7 +88,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     settings = Settings()
     log = lambda message: print(message, file=sys.stderr)  # noqa: E731
-    embedder = load_embedder(settings.embedding_model, settings.cache_dir, log=log)
+    embedder = load_embedder(settings.retrieval.embedding_model, settings.storage.cache_dir, log=log)
     rows, notes = [], []
     for dataset in DATASETS:
         split = corpus(dataset, args.split)
@@ -103,7 +103,8 @@ def main(argv: list[str] | None = None) -> int:
                 read_documents([Path(folder)], cache=extracted)  # as the next start reads them
                 again_s = time.perf_counter() - started
                 # The .txt files hold the texts `make bench-answers` indexes: they share its cache.
-                cache = settings.cache_dir / "mrc" / (f"{dataset}-{args.split}" + ("-pdf" if kind == "pdf" else ""))
+                name = f"{dataset}-{args.split}" + ("-pdf" if kind == "pdf" else "")
+                cache = settings.storage.cache_dir / "mrc" / name
                 engine = engine_for(retriever_for(documents, embedder, cache, log), settings, CorpusProfile(), log)
             engine.warm_up()
             name = f"{dataset} {args.split}, {len(split.documents)} paragraphs as {len(documents)} .{kind} files"

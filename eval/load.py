@@ -132,7 +132,7 @@ def main() -> int:
     server = None
     with tempfile.TemporaryDirectory(prefix="nanhai-load-") as data_dir:
         if not args.url:
-            env = {"NANHAI_QA_RATE_LIMIT_PER_MINUTE": "0"} if args.no_rate_limit else {}
+            env = {"NANHAI_QA_SERVER__RATE_LIMIT_PER_MINUTE": "0"} if args.no_rate_limit else {}
             print("Starting the app …", file=sys.stderr, flush=True)
             server = LocalServer(Path(data_dir), env).start()
         url, pid = (args.url, args.pid) if args.url else (server.url, server.pid)

@@ -12,11 +12,13 @@ from tqdm import tqdm
 
 from nanhai_qa.app.answering.engine import AnswerEngine, Generator
 from nanhai_qa.app.answering.models import parse_history
+from nanhai_qa.app.prompts import prompts_version
+from nanhai_qa.index import RetrievalMode
 
 from .metrics import ItemResult, figures, load_items, schema_problems, score_item
 
 EVAL_SET = Path(__file__).resolve().parent / "questions.jsonl"
-MODES = ("bm25", "dense", "fused")
+MODES = (RetrievalMode.BM25, RetrievalMode.DENSE, RetrievalMode.FUSED)
 LABELS = {
     "hit@1": "hit@1", "hit@3": "hit@3", "hit@5": "hit@5", "mrr": "MRR", "answer_accuracy": "answer accuracy",
     "citation_recall": "citation recall", "citation_precision": "citation precision",
@@ -28,7 +30,8 @@ CHART_METRICS = ("hit@1", "hit@5", "answer_accuracy", "citation_recall")
 
 
 def run(
-    engine: AnswerEngine, items: list[dict], progress: bool = True, label: str = "eval", mode: str | None = None,
+    engine: AnswerEngine, items: list[dict], progress: bool = True, label: str = "eval",
+    mode: RetrievalMode | None = None,
     generator: Generator | None = None,
 ) -> list[ItemResult]:
     corpus = engine.retriever.corpus
@@ -120,11 +123,12 @@ def draw_chart(kinds: dict[str, dict], path: Path) -> None:
 
 def evaluate(
     engine: AnswerEngine, file: Path = EVAL_SET, out: Path | None = None, ablations: bool = False,
-    progress: bool = True, generators: dict[str, Generator] | None = None,
+    progress: bool = True, generators: dict[str, Generator] | None = None, settings_hash: str = "",
 ) -> dict:
     """Run the set; write report.md, figures.json and by_kind.png into `out`; return the figures.
     `ablations` adds BM25-only and dense-only runs; `generators` adds runs of other answer
-    generators (named), side by side with the main extractive run."""
+    generators (named), side by side with the main extractive run. `settings_hash`
+    (Settings.fingerprint()) is recorded in the report with the wordings' version."""
     items = load_items(file)
     sources = {d.id: d.text for d in engine.retriever.corpus.documents.values()}
     problems = {
@@ -135,15 +139,16 @@ def evaluate(
     modes = MODES if ablations else (engine.mode,)
     results: dict[str, list[ItemResult]] = {}
     for mode in modes:
-        results[mode] = run(engine, items, progress, label=f"eval ({mode})", mode=mode)
+        results[str(mode)] = run(engine, items, progress, label=f"eval ({mode})", mode=mode)
     for name, generator in (generators or {}).items():
         results[name] = run(engine, items, progress, label=f"eval ({name})", generator=generator)
-    main = results[engine.mode] if engine.mode in results else next(iter(results.values()))
+    main = results.get(str(engine.mode)) or next(iter(results.values()))
     runs = {mode: figures(r) for mode, r in results.items()}
     kinds = by_kind(main)
     report = {
-        "file": str(file), "generator": engine.generator.name, "mode": engine.mode, "runs": runs, "by_kind": kinds,
-        "time": time.strftime("%Y-%m-%d %H:%M:%S"),
+        "file": str(file), "generator": engine.generator.name, "mode": str(engine.mode), "runs": runs,
+        "by_kind": kinds, "time": time.strftime("%Y-%m-%d %H:%M:%S"),
+        "settings_hash": settings_hash, "prompts_version": prompts_version(),
     }
     if out:
         out.mkdir(parents=True, exist_ok=True)
@@ -159,6 +164,7 @@ def markdown(report: dict, results: list[ItemResult]) -> str:
 - eval set: `{report['file']}` ({report['runs'][report['mode']]['items']} items)
 - generator: {report['generator']}; retrieval mode of the main run: {report['mode']}
 - run at {report['time']}; latency is per answer with the model and index loaded
+- settings `{report['settings_hash'] or 'not given'}`, wordings `{report['prompts_version']}`
 
 ## Summary
 

@@ -26,7 +26,7 @@ class LocalServer:
 
     def __init__(self, data_dir: Path, env: dict[str, str | None] | None = None) -> None:
         self.data_dir = data_dir
-        self.env = {**os.environ, "NANHAI_QA_DATA_DIR": str(data_dir), "NANHAI_QA_HOST": "127.0.0.1"}
+        self.env = {**os.environ, "NANHAI_QA_STORAGE__DATA_DIR": str(data_dir), "NANHAI_QA_SERVER__HOST": "127.0.0.1"}
         for key, value in (env or {}).items():
             if value is None:
                 self.env.pop(key, None)

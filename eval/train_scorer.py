@@ -64,24 +64,24 @@ def log(message: str) -> None:
 
 def build_examples(settings: Settings) -> tuple[Examples, dict[str, Examples]]:
     """(training examples, development examples by set)."""
-    embedder = load_embedder(settings.embedding_model, settings.cache_dir, log=log)
+    embedder = load_embedder(settings.retrieval.embedding_model, settings.storage.cache_dir, log=log)
     english = english_questions()
     train, dev = Examples(), {}
     for dataset in DATASETS:
         started = time.perf_counter()
         paragraphs = [p for p in load_paragraphs(dataset) if p.split == "train"]
         retriever = retriever_for([p.document() for p in paragraphs], embedder,
-                                  settings.cache_dir / "mrc" / f"{dataset}-train", log)
+                                  settings.storage.cache_dir / "mrc" / f"{dataset}-train", log)
         questions = [q for p in paragraphs for q in p.questions]
         mrc_examples(retriever, questions + in_english(questions, english), TOP_K, train, leave_own_out=True)
         split = corpus(dataset, "dev")
-        retriever = retriever_for(split.documents, embedder, settings.cache_dir / "mrc" / f"{dataset}-dev", log)
+        retriever = retriever_for(split.documents, embedder, settings.storage.cache_dir / "mrc" / f"{dataset}-dev", log)
         dev[dataset] = Examples()
         for questions, answerable in ((split.answerable, True), (split.unanswerable, False)):
             mrc_examples(retriever, questions + in_english(questions, english), TOP_K, dev[dataset],
                          leave_own_out=False, answerable=answerable)
         log(f"{dataset}: examples built in {time.perf_counter() - started:.0f} s")
-    article = Settings(cache_dir=settings.cache_dir, corpus=[DEFAULT_CORPUS])
+    article = Settings(corpus=[DEFAULT_CORPUS], storage={"cache_dir": settings.storage.cache_dir})
     profile = load_profile(article.profile_path())
     retriever = build_retriever(article, profile, log)
     frame = question_frame(retriever, profile)
@@ -247,7 +247,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="reuse the examples of the previous run (cached) instead of rebuilding them")
     args = parser.parse_args(argv)
     settings = Settings()
-    cached = settings.cache_dir / "scorer-examples.pkl"
+    cached = settings.storage.cache_dir / "scorer-examples.pkl"
     if args.reuse_examples and cached.is_file():
         train_set, dev = pickle.loads(cached.read_bytes())
     else:

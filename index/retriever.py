@@ -2,23 +2,20 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 import numpy as np
 
 from nanhai_qa.ingest import Chunk
+from nanhai_qa.ingest.patterns import HAN_CHAR, YEAR_WORD
 
 from .crosslingual import EnglishBridge
 from .dense import search_all
 from .embedder import Embedder
 from .lexical import BM25Index, JiebaTokenizer, Tokenizer, quoted_terms
+from .options import RetrievalMode, choose
 from .store import CorpusIndex, embedding_text
 from .text import fold
-
-MODES = ("fused", "dense", "bm25")
-CJK = re.compile(r"[\u4e00-\u9fff]")
-YEAR = re.compile(r"(?:19|20)\d{2}年?")
 
 
 @dataclass(frozen=True)
@@ -41,7 +38,9 @@ class Passage:
 class RetrievalWeights:
     rrf_k: float = 3.0
     lexical: float = 1.0  # weight of the BM25 ranking in the fusion (dense = 1)
-    candidates: int = 50
+    candidates: int = 50  # taken from each ranking before fusing
+    # A question naming a year lifts that year's passages above the rest by this share of the score range.
+    period_boost: float = 0.5
 
 
 class Retriever:
@@ -63,7 +62,7 @@ class Retriever:
     def prepare(self, text: str) -> Query:
         folded = fold(text)
         expansion = [words for word, words in self.expansions.items() if word in folded]
-        if not CJK.search(folded):  # English: the corpus words its words stand for
+        if not HAN_CHAR.search(folded):  # English: the corpus words its words stand for
             expansion += self.english.words_for(folded)
         if expansion:
             folded = f"{folded}（{' '.join(expansion)}）"
@@ -71,7 +70,7 @@ class Retriever:
         # The lexical index holds Chinese words: a question without any is searched densely
         # only. Years are left to the period preference: as words they match every passage
         # that merely mentions the year.
-        words = [w for w in self.tokenizer(folded) if not YEAR.fullmatch(w)] if CJK.search(folded) else []
+        words = [w for w in self.tokenizer(folded) if not YEAR_WORD.fullmatch(w)] if HAN_CHAR.search(folded) else []
         return Query(text=text, folded=folded, vector=vector, words=tuple(words))
 
     def cosines(self, query: Query, ids: np.ndarray) -> np.ndarray:
@@ -84,9 +83,10 @@ class Retriever:
         ])
         return np.maximum(chunk, best_sentence)
 
-    def search(self, query: Query, k: int = 5, mode: str = "fused", period: str | None = None) -> list[Passage]:
-        if mode not in MODES:
-            raise ValueError(f"unknown retrieval mode {mode!r}; choose one of {', '.join(MODES)}")
+    def search(
+        self, query: Query, k: int = 5, mode: RetrievalMode | str = RetrievalMode.FUSED, period: str | None = None,
+    ) -> list[Passage]:
+        mode = choose(RetrievalMode, mode, "retrieval mode")
         n = len(self.corpus.chunks)
         w = self.weights
         _, dense_ids = search_all(self.corpus.faiss_index, query.vector, w.candidates)
@@ -106,7 +106,7 @@ class Retriever:
         if period:
             # A question that names its year prefers passages of that part (ties broken by score).
             in_period = np.array([self.corpus.chunks[i].period.startswith(period) for i in candidates])
-            score = score + np.where(in_period, score.max() - score.min() + 1e-9, 0) * 0.5
+            score = score + np.where(in_period, score.max() - score.min() + 1e-9, 0) * w.period_boost
         order = np.argsort(-score, kind="stable")[:k]
         return [
             Passage(self.corpus.chunks[candidates[i]], float(score[i]), float(cosine[i]), float(lexical[candidates[i]]))

@@ -10,10 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
-import shutil
-import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
@@ -24,17 +21,15 @@ import numpy as np
 
 from nanhai_qa.ingest import CHUNKER_VERSION, Chunk, Document, Span
 
-from .dense import build_faiss
+from .dense import DEFAULT_FAISS, FaissParams, build_faiss
 from .embedder import Embedder
-from .files import sha256_file
+from .files import ManifestError, atomic_target, read_manifest, write_manifest
+from .options import ChunkContext, choose
 
-INDEX_FORMAT = "4"
+INDEX_FORMAT = "5"  # 5: the manifest records the FAISS parameters
 # A byline ("文 / 珠江时报记者 黄婷") says who wrote the text only by its form; this tag
 # says it in words, so "谁写的？" finds it.
 KIND_TAGS = {"byline": "作者（谁写的、撰稿记者、来源报纸）："}
-# How much of a chunk's headings goes into its embedded text (see README, "Headings"):
-# none, its section's name as a short tag, or the whole heading path.
-CONTEXTS = ("none", "section", "path")
 SECTION_NUMBER = re.compile(r"^([(（][一二三四五六七八九十]+[)）]|\d{1,2}[\s、.．]|#+)\s*")
 FILES = ("dense.faiss", "vectors.npz", "chunks.json")
 
@@ -58,9 +53,10 @@ def section_name(heading: str) -> str:
     return SECTION_NUMBER.sub("", heading)
 
 
-def embedding_text(chunk: Chunk, context: str = "path") -> str:
-    if context not in CONTEXTS:
-        raise ValueError(f"unknown chunk context {context!r}; choose one of {', '.join(CONTEXTS)}")
+def embedding_text(chunk: Chunk, context: ChunkContext | str = ChunkContext.PATH) -> str:
+    """The text embedded for `chunk`: none of its headings, its section's name as a short
+    tag, or its whole heading path, before its own text."""
+    context = choose(ChunkContext, context, "chunk context")
     prefix = ""
     if chunk.heading_path and context == "section":
         prefix = section_name(chunk.heading_path[-1]) + "：\n"
@@ -81,7 +77,8 @@ def source_fingerprint(documents: list[Document]) -> dict[str, str]:
 
 
 def build_index(
-    documents: list[Document], embedder: Embedder, faiss_kind: str = "auto", context: str = "path",
+    documents: list[Document], embedder: Embedder, faiss_params: FaissParams = DEFAULT_FAISS,
+    context: ChunkContext | str = ChunkContext.PATH,
     progress: Callable[[str, int, int], None] | None = None, known: dict[str, np.ndarray] | None = None,
 ) -> CorpusIndex:
     """Embed the documents' chunks, sentences and headings. Texts found in `known` (the
@@ -104,7 +101,7 @@ def build_index(
     return CorpusIndex(
         documents={d.id: d for d in documents},
         chunks=chunks,
-        faiss_index=build_faiss(matrix[:n], faiss_kind),
+        faiss_index=build_faiss(matrix[:n], faiss_params),
         chunk_vectors=matrix[:n],
         sentence_vectors=matrix[n : n + m],
         sentence_offsets=np.cumsum([0] + [len(c.sentences) for c in chunks]),
@@ -113,7 +110,7 @@ def build_index(
         chunk_heading=np.array([heading_ids.get(c.heading, -1) for c in chunks], dtype=np.int64),
         manifest={
             "format": INDEX_FORMAT, "chunker_version": CHUNKER_VERSION, "model": embedder.model_id,
-            "faiss_kind": faiss_kind, "context": context, "sources": source_fingerprint(documents),
+            "faiss": asdict(faiss_params), "context": context, "sources": source_fingerprint(documents),
             "built": time.strftime("%Y-%m-%dT%H:%M:%S"), "chunks": n, "embedded": len(missing),
         },
     )
@@ -121,9 +118,8 @@ def build_index(
 
 def save_index(index: CorpusIndex, directory: Path) -> None:
     """Write into a temporary folder, then swap it in: a crash never leaves a half index."""
-    directory.parent.mkdir(parents=True, exist_ok=True)
-    work = Path(tempfile.mkdtemp(prefix=".index-", dir=directory.parent))
-    try:
+    with atomic_target(directory) as work:
+        work.mkdir()
         faiss.write_index(index.faiss_index, str(work / "dense.faiss"))
         np.savez(
             work / "vectors.npz", chunk_vectors=index.chunk_vectors, sentence_vectors=index.sentence_vectors,
@@ -134,14 +130,7 @@ def save_index(index: CorpusIndex, directory: Path) -> None:
             "headings": index.heading_names,
             "chunks": [asdict(c) for c in index.chunks],
         }, ensure_ascii=False))
-        manifest = dict(index.manifest, files={name: sha256_file(work / name) for name in FILES})
-        (work / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=1))
-        index.manifest = manifest
-        if directory.exists():
-            shutil.rmtree(directory)
-        os.replace(work, directory)
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
+        index.manifest = write_manifest(work, {k: v for k, v in index.manifest.items() if k != "files"})
 
 
 class StaleIndex(Exception):
@@ -149,40 +138,31 @@ class StaleIndex(Exception):
 
 
 def load_index(
-    directory: Path, documents: list[Document], model_id: str, faiss_kind: str, context: str
+    directory: Path, documents: list[Document], model_id: str, faiss_params: FaissParams, context: ChunkContext | str,
 ) -> CorpusIndex:
-    manifest = _read_manifest(directory)
+    manifest = _read_manifest(directory, verify=False)  # the cheap checks first
     expected = {
         "format": INDEX_FORMAT, "chunker_version": CHUNKER_VERSION, "model": model_id,
-        "faiss_kind": faiss_kind, "context": context, "sources": source_fingerprint(documents),
+        "faiss": asdict(faiss_params), "context": context, "sources": source_fingerprint(documents),
     }
     for key, value in expected.items():
         if manifest.get(key) != value:
             what = "the source documents changed" if key == "sources" else f"the {key.replace('_', ' ')} changed"
             raise StaleIndex(what)
-    return _read_files(directory, manifest, documents)
+    return _read_files(directory, _read_manifest(directory), documents)
 
 
-def _read_manifest(directory: Path) -> dict:
-    manifest_path = directory / "manifest.json"
-    if not manifest_path.is_file():
-        raise StaleIndex("no index built yet")
+def _read_manifest(directory: Path, verify: bool = True) -> dict:
     try:
-        manifest = json.loads(manifest_path.read_text())
-        if not isinstance(manifest.get("files"), dict):
-            raise KeyError("files")
-    except (ValueError, KeyError, OSError, AttributeError):
-        raise StaleIndex("the index manifest is damaged") from None
+        manifest = read_manifest(directory, verify)
+    except ManifestError as e:
+        raise StaleIndex("no index built yet" if e.missing else f"index {e}") from None
+    if verify and set(manifest["files"]) != set(FILES):
+        raise StaleIndex("the index manifest is damaged")
     return manifest
 
 
 def _read_files(directory: Path, manifest: dict, documents: list[Document]) -> CorpusIndex:
-    for name in FILES:
-        path = directory / name
-        if not path.is_file():
-            raise StaleIndex(f"index file {name} is missing")
-        if sha256_file(path) != manifest["files"].get(name):
-            raise StaleIndex(f"index file {name} is truncated or corrupt")
     try:
         faiss_index = faiss.read_index(str(directory / "dense.faiss"))
         arrays = np.load(directory / "vectors.npz")
@@ -220,18 +200,18 @@ def _chunk_from_json(c: dict) -> Chunk:
 
 
 def open_index(
-    directory: Path, documents: list[Document], embedder: Embedder, faiss_kind: str = "auto",
-    context: str = "path", log: Callable[[str], None] = print,
+    directory: Path, documents: list[Document], embedder: Embedder, faiss_params: FaissParams = DEFAULT_FAISS,
+    context: ChunkContext | str = ChunkContext.PATH, log: Callable[[str], None] = print,
     progress: Callable[[str, int, int], None] | None = None, rebuild: bool = False,
 ) -> tuple[CorpusIndex, bool]:
     """Load the cached index, or build and save it; returns (index, was_built)."""
     if not rebuild:
         try:
-            return load_index(directory, documents, embedder.model_id, faiss_kind, context), False
+            return load_index(directory, documents, embedder.model_id, faiss_params, context), False
         except StaleIndex as e:
             log(f"Index at {directory}: {e}; rebuilding.")
     known = {} if rebuild else known_vectors(directory, embedder.model_id, context)
-    index = build_index(documents, embedder, faiss_kind, context, progress, known)
+    index = build_index(documents, embedder, faiss_params, context, progress, known)
     if known:
         log(f"Index at {directory}: {index.manifest['embedded']} new or changed texts embedded, the rest kept.")
     try:

@@ -34,3 +34,4 @@ def fold(text: str) -> str:
     """NFKC, Traditional→Simplified, Cantonese→Mandarin words, lower case."""
     text = to_simplified(unicodedata.normalize("NFKC", text))
     return _CANTONESE.sub(lambda m: CANTONESE_TO_MANDARIN[m.group(0)], text).lower()
+

@@ -15,6 +15,8 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
+from .patterns import CLOSING, HAN, SENTENCE_ENDS
+
 EXTRACTION_VERSION = 1  # raise when a reader's output changes: cached extractions are then redone
 
 
@@ -30,10 +32,10 @@ class Extracted:
     pages: tuple[int, ...] = ()  # PDF: offset in `text` where each page starts
 
 
-CJK = "\u3000-\u303f\u3400-\u9fff\uf900-\ufaff\uff00-\uffef"
+CJK = f"\u3000-\u303f{HAN}\uff00-\uffef"  # characters printed full width
 BREAK_BETWEEN_CJK = re.compile(f"(?<=[{CJK}])[^\\S\n]*\n\\s*(?=[{CJK}])")
-SENTENCE_ENDS = tuple("。！？；!?;：:")
-CLOSING = "”’」』）)】"
+LINE_ENDS = tuple(SENTENCE_ENDS + "：:")  # a line ending so was not broken for width
+LINE_CLOSING = CLOSING + "】"
 FONT_CHANGE_SPACE = re.compile(f"(?<=[{CJK}]) (?=[!-~])|(?<=[!-~]) (?=[{CJK}])")
 HEADING_SIZE_RATIO = 1.1
 HEADING_MAX_WIDTH = 40
@@ -88,7 +90,7 @@ def unwrap(lines: list[str], heading_levels: list[int] | None = None) -> list[st
             out[-1] += joiner + line
         else:
             out.append(line)
-        runs_on = _width(line) >= 0.8 * widest and not line.rstrip(CLOSING).endswith(SENTENCE_ENDS)
+        runs_on = _width(line) >= 0.8 * widest and not line.rstrip(LINE_CLOSING).endswith(LINE_ENDS)
     return out
 
 

@@ -10,18 +10,17 @@ import re
 from dataclasses import dataclass
 
 from .models import PERIOD_INTRO, Chunk, Span
+from .patterns import SENTENCE_END, SENTENCE_ENDS, YEAR
 
 CHUNKER_VERSION = "3"
 
 MARKDOWN_HEADING = re.compile(r"^(#{1,6})\s+(\S.*)$")
 # "回顾2022年", "奋进2023年": a short line naming a year opens a part of the article.
-PART_HEADING = re.compile(r"^\S{0,6}?((?:19|20)\d{2})\s*年\S{0,6}$")
+PART_HEADING = re.compile(f"^\\S{{0,6}}?({YEAR.pattern})\\s*年\\S{{0,6}}$")
 SECTION_HEADING = re.compile(r"^[(（][一二三四五六七八九十]+[)）]\s*\S")
 SUBSECTION_HEADING = re.compile(r"^\d{1,2}[\s、.．]\s*\S")
 BULLET = re.compile(r"^[-•*·]\s+")
 BYLINE = re.compile(r"^(文\s*[/／]|记者[:：\s]|来源[:：]|作者[:：])")
-SENTENCE_PUNCTUATION = "。！？；!?;"
-SENTENCE_END = re.compile(r"[。！？；!?;]+[”’」』）)]*")
 OPENING_BRACKETS, CLOSING_BRACKETS = "（(［[【", "）)］]】"
 REVIEW_WORDS = ("回顾", "总结", "过去", "成绩")
 PLAN_WORDS = ("奋进", "展望", "计划", "部署", "目标")
@@ -50,7 +49,7 @@ def _lines(text: str) -> list[_Line]:
 
 
 def _is_heading_like(text: str) -> bool:
-    return len(text) <= 40 and not any(p in text for p in SENTENCE_PUNCTUATION)
+    return len(text) <= 40 and not any(p in text for p in SENTENCE_ENDS)
 
 
 def heading_level(text: str) -> int | None:
@@ -67,7 +66,7 @@ def heading_level(text: str) -> int | None:
 
 
 def period_of(part_heading: str) -> str:
-    m = re.search(r"(?:19|20)\d{2}", part_heading)
+    m = YEAR.search(part_heading)
     if not m:
         return PERIOD_INTRO
     year = m.group(0)

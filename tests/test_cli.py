@@ -12,7 +12,7 @@ from tests.conftest import TEST_CACHE
 
 @pytest.fixture(autouse=True)
 def _cache(monkeypatch):
-    monkeypatch.setenv("NANHAI_QA_CACHE_DIR", str(TEST_CACHE))
+    monkeypatch.setenv("NANHAI_QA_STORAGE__CACHE_DIR", str(TEST_CACHE))
 
 
 @pytest.mark.parametrize("command", [[], ["ingest"], ["index"], ["ask"], ["serve"], ["eval"]])
@@ -93,6 +93,6 @@ def test_bad_corpus_and_settings_give_one_line(tmp_path, capsys, monkeypatch):
     bad.write_bytes(b"\xff\xfe")
     assert main(["ingest", "--corpus", str(bad)]) == 2
     assert "UTF-8" in capsys.readouterr().err
-    monkeypatch.setenv("NANHAI_QA_FAISS_INDEX", "nope")
+    monkeypatch.setenv("NANHAI_QA_RETRIEVAL__FAISS_INDEX", "nope")
     assert main(["ingest"]) == 2
-    assert "NANHAI_QA_FAISS_INDEX" in capsys.readouterr().err
+    assert "NANHAI_QA_RETRIEVAL__FAISS_INDEX" in capsys.readouterr().err

@@ -12,10 +12,10 @@ import pytest
 
 from nanhai_qa.app.answering.engine import build_engine
 from nanhai_qa.app.cli import main as cli_main
-from nanhai_qa.app.prompts import ENGLISH, SIMPLIFIED, TRADITIONAL, asker_script, prompt
+from nanhai_qa.app.prompts import ENGLISH, TRADITIONAL, prompt
 from nanhai_qa.app.settings import Settings
 from nanhai_qa.ingest import ExtractionCache, IngestError, read_document, read_documents
-from nanhai_qa.ingest.formats import READERS, UnreadableFile, read_html, unwrap
+from nanhai_qa.ingest.formats import READERS, UnreadableFile, read_html
 
 from .conftest import CHROMIUM, CHROMIUM_FLAGS, TEST_CACHE
 
@@ -198,23 +198,6 @@ def test_extractions_are_cached_under_the_files_checksum(folder, tmp_path, monke
     assert again == first
 
 
-def test_unwrap_joins_lines_broken_for_width_only():
-    wrapped = ["南海区二〇二三年工作报告", "今年全区新增学位两万个，新建学校十所，改扩建学",
-               "校五所，教师队伍持续壮大。", "下一段从这里开始，写得比较短。"]
-    assert unwrap(wrapped) == [
-        "南海区二〇二三年工作报告", "今年全区新增学位两万个，新建学校十所，改扩建学校五所，教师队伍持续壮大。",
-        "下一段从这里开始，写得比较短。",
-    ]
-
-
-def test_the_askers_script_sets_the_wording():
-    assert asker_script("医疗怎么样？") == SIMPLIFIED
-    assert asker_script("醫療點樣？") == TRADITIONAL
-    assert asker_script("How about hospitals?") == ENGLISH
-    assert prompt("refusal", TRADITIONAL) != prompt("refusal") and "沒有" in prompt("refusal", TRADITIONAL)
-    assert prompt("refusal", ENGLISH).startswith("Sorry")
-
-
 @pytest.fixture(scope="module")
 def cache_dir(tmp_path_factory) -> Path:
     cache = tmp_path_factory.mktemp("cache")
@@ -224,7 +207,7 @@ def cache_dir(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def engine(folder, cache_dir):
-    return build_engine(Settings(cache_dir=cache_dir, corpus=[folder]), log=lambda message: None)
+    return build_engine(Settings(corpus=[folder], storage={"cache_dir": cache_dir}), log=lambda message: None)
 
 
 @pytest.mark.parametrize(("question", "doc", "page", "words"), [
@@ -280,7 +263,7 @@ def test_changing_one_document_re_embeds_only_that_document(folder, tmp_path):
     cache = tmp_path / "cache"
     cache.mkdir()
     (cache / "models").symlink_to(TEST_CACHE / "models")
-    settings = Settings(cache_dir=cache, corpus=[corpus])
+    settings = Settings(corpus=[corpus], storage={"cache_dir": cache})
     first = build_engine(settings, log=lambda message: None).retriever.corpus
     assert first.manifest["embedded"] > 10
     (corpus / "titled.txt").write_text("丹灶镇简报\n\n丹灶镇今年种植龙眼树八千棵。\n", encoding="utf-8")

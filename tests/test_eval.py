@@ -5,7 +5,7 @@ from collections import Counter
 
 import pytest
 
-from nanhai_qa.eval.metrics import ItemResult, figures, keywords_present, load_items, schema_problems
+from nanhai_qa.eval.metrics import load_items, schema_problems
 from nanhai_qa.eval.runner import EVAL_SET, evaluate
 
 HELDOUT = EVAL_SET.parent / "heldout.jsonl"
@@ -61,32 +61,10 @@ def test_the_set_covers_what_residents_ask(items, article):
     assert sections <= covered, sections - covered
 
 
-def test_keyword_matching_folds_script_width_and_space():
-    assert keywords_present("區人民醫院 新院全面開業", ["人民医院"])
-    assert keywords_present("增长２３％以上", ["23%"])
-    assert keywords_present("有轨电车1号线", ["2号线|1号线"])
-    assert not keywords_present("有轨电车1号线", ["1号线", "3600家"])
-
-
-def test_figures_on_hand_made_results():
-    answerable = {"answerable": True, "kind": "number"}
-    unanswerable = {"answerable": False, "kind": "out_of_scope"}
-    results = [
-        ItemResult(answerable, {"refused": False, "latency_ms": 10}, 1, True, True, 2, 2, 2),
-        ItemResult(answerable, {"refused": False, "latency_ms": 30}, 3, False, False, 1, 0, 1),
-        ItemResult(unanswerable, {"refused": True, "latency_ms": 20}, None, True, False, 0, 0, 0),
-    ]
-    f = figures(results)
-    assert f["hit@1"] == 0.5 and f["hit@3"] == 1.0 and f["mrr"] == pytest.approx((1 + 1 / 3) / 2)
-    assert f["answer_accuracy"] == 0.5 and f["citation_recall"] == 0.5
-    assert f["citation_precision"] == pytest.approx(2 / 3) and f["verbatim_rate"] == 1.0
-    assert f["refusal_recall"] == 1.0 and f["false_refusal_rate"] == 0.0 and f["latency_p50_ms"] == 20
-
-
 @pytest.mark.parametrize("eval_set", [EVAL_SET, HELDOUT], ids=lambda p: p.name)
 def test_regression_gate(engine, tmp_path, eval_set):
     report = evaluate(engine, eval_set, out=tmp_path, progress=False)
-    figures_now = report["runs"][engine.mode]
+    figures_now = report["runs"][str(engine.mode)]
     below = {k: (figures_now[k], floor) for k, floor in FLOORS[eval_set.name].items() if figures_now[k] < floor}
     assert below == {}, f"figures below their floors (now, floor): {below}"
     above = {k: (figures_now[k], top) for k, top in CEILINGS[eval_set.name].items() if figures_now[k] > top}
@@ -101,7 +79,7 @@ def test_eval_command_with_ablations(tmp_path, capsys, monkeypatch):
     from nanhai_qa.app.cli import main
     from tests.conftest import TEST_CACHE
 
-    monkeypatch.setenv("NANHAI_QA_CACHE_DIR", str(TEST_CACHE))
+    monkeypatch.setenv("NANHAI_QA_STORAGE__CACHE_DIR", str(TEST_CACHE))
     small = tmp_path / "small.jsonl"
     small.write_text("\n".join(EVAL_SET.read_text(encoding="utf-8").splitlines()[:12]) + "\n", encoding="utf-8")
     assert main(["eval", str(small), "--ablations", "--out", str(tmp_path / "report")]) == 0

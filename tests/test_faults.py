@@ -19,9 +19,7 @@ import psutil
 import pytest
 
 from nanhai_qa.app import cli
-from nanhai_qa.app.answering.validate import clean_question
 from nanhai_qa.app.prompts import prompt
-from nanhai_qa.app.ratelimit import RateLimiter
 from nanhai_qa.app.settings import DEFAULT_CORPUS, Settings
 from nanhai_qa.app.staff.desk import check_mark, detail_html
 from nanhai_qa.app.storage.exchange_log import ExchangeLog
@@ -115,7 +113,7 @@ def test_nothing_readable_leaks_into_the_server_output(server):
     client_of(server).predict("我家住在桂城某某小区隐私问题XYZ123", [], api_name="/ask")
     output = server.output()
     assert "XYZ123" not in output and "高企数量" not in output
-    assert STAFF["NANHAI_QA_STAFF_PASSWORD"] not in output
+    assert STAFF["NANHAI_QA_STAFF__PASSWORD"] not in output
 
 
 def test_writes_only_into_its_data_and_cache_directories(server, elsewhere):
@@ -126,7 +124,7 @@ def test_writes_only_into_its_data_and_cache_directories(server, elsewhere):
 def test_listens_on_loopback_only(server):
     ports = [c.laddr for c in psutil.Process(server.pid).net_connections() if c.status == psutil.CONN_LISTEN]
     assert ports and all(address.ip == "127.0.0.1" for address in ports)
-    assert Settings().host == "127.0.0.1"
+    assert Settings().server.host == "127.0.0.1"
 
 
 def test_kill_9_mid_burst_loses_no_committed_exchange(tmp_path):
@@ -192,64 +190,35 @@ def test_changed_source_rebuilds_and_old_citations_stay_checkable(tmp_path):
     new_sources = {"nanhai-2023": hashlib.sha256(current["nanhai-2023"].encode()).hexdigest()}
     assert "原文已改动" in detail_html(exchange, log.source_texts(exchange), new_sources)
     server.stop()
-    shutil.rmtree(Settings(corpus=[corpus], cache_dir=TEST_CACHE).index_dir())
+    shutil.rmtree(Settings(corpus=[corpus], storage={"cache_dir": TEST_CACHE}).index_dir())
 
 
-@pytest.fixture(scope="module")
-def built_index(tmp_path_factory) -> tuple[list[str], Path, Path]:
-    """`nanhai-qa index` arguments for a copy of the article, its index folder and a pristine copy."""
-    corpus = tmp_path_factory.mktemp("corpus") / "nanhai-2023.txt"
+def test_a_damaged_index_is_named_in_one_line_and_rebuilt(tmp_path, capsys):
+    """Through the command, with the real model; every kind of damage is in tests/unit/test_persistence.py."""
+    corpus = tmp_path / "nanhai-2023.txt"
     shutil.copy(DEFAULT_CORPUS, corpus)
     args = ["index", "--corpus", str(corpus), "--cache-dir", str(TEST_CACHE)]
-    index_dir = Settings(corpus=[corpus], cache_dir=TEST_CACHE).index_dir()
-    assert cli.main(args) == 0
-    pristine = tmp_path_factory.mktemp("pristine") / "index"
-    shutil.copytree(index_dir, pristine)
-    yield args, index_dir, pristine
-    shutil.rmtree(index_dir, ignore_errors=True)
-
-
-@pytest.mark.parametrize(("name", "damage"), [
-    ("dense.faiss", "garbage"), ("dense.faiss", "truncated"), ("vectors.npz", "deleted"),
-    ("vectors.npz", "garbage"), ("chunks.json", "truncated"), ("manifest.json", "garbage"),
-    ("manifest.json", "deleted"),
-])
-def test_damaged_index_is_named_in_one_line_and_rebuilt(built_index, capsys, name, damage):
-    args, index_dir, pristine = built_index
-    shutil.rmtree(index_dir)
-    shutil.copytree(pristine, index_dir)
-    path = index_dir / name
-    if damage == "deleted":
-        path.unlink()
-    elif damage == "truncated":
-        path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
-    else:
-        path.write_bytes(b"\x00garbage\xff" * 100)
-    capsys.readouterr()
-    assert cli.main(args) == 0
-    out, err = capsys.readouterr()
-    said = [line for line in err.splitlines() if line.startswith("Index at")]
-    assert len(said) == 1 and said[0].endswith("rebuilding."), err
-    assert "Index ready" in out
-    assert cli.main(args) == 0  # rebuilt: the next start loads it without a word
-    assert not [line for line in capsys.readouterr().err.splitlines() if line.startswith("Index at")]
-
-
-def test_rate_limiter_buckets_per_client():
-    now = [0.0]
-    limiter = RateLimiter(per_minute=6, burst=2, clock=lambda: now[0])
-    assert [limiter.wait_seconds("a") for _ in range(2)] == [0, 0]
-    assert limiter.wait_seconds("a") == pytest.approx(10.0)  # 6 a minute: one every 10 s
-    assert limiter.wait_seconds("b") == 0  # another client has its own bucket
-    now[0] += 10
-    assert limiter.wait_seconds("a") == 0
-    assert RateLimiter(per_minute=0, burst=1).wait_seconds("a") == 0  # off
+    index_dir = Settings(corpus=[corpus], storage={"cache_dir": TEST_CACHE}).index_dir()
+    try:
+        assert cli.main(args) == 0
+        (index_dir / "dense.faiss").write_bytes(b"\x00garbage\xff" * 100)
+        capsys.readouterr()
+        assert cli.main(args) == 0
+        out, err = capsys.readouterr()
+        said = [line for line in err.splitlines() if line.startswith("Index at")]
+        assert len(said) == 1 and said[0].endswith("dense.faiss is truncated or corrupt; rebuilding."), err
+        assert "Index ready" in out
+        assert cli.main(args) == 0  # rebuilt: the next start loads it without a word
+        assert not [line for line in capsys.readouterr().err.splitlines() if line.startswith("Index at")]
+    finally:
+        shutil.rmtree(index_dir, ignore_errors=True)
 
 
 def test_rate_limit_through_the_api_is_per_client(tmp_path):
     from gradio_client import Client
 
-    server = server_with(tmp_path / "data", {"NANHAI_QA_RATE_LIMIT_PER_MINUTE": "2", "NANHAI_QA_RATE_LIMIT_BURST": "3"})
+    limits = {"NANHAI_QA_SERVER__RATE_LIMIT_PER_MINUTE": "2", "NANHAI_QA_SERVER__RATE_LIMIT_BURST": "3"}
+    server = server_with(tmp_path / "data", limits)
     server.start()
     first = Client(server.url, verbose=False, headers={"X-Forwarded-For": "10.1.1.1"})
     results = [first.predict("高企数量突破了多少家？", [], api_name="/ask") for _ in range(4)]
@@ -262,9 +231,9 @@ def test_rate_limit_through_the_api_is_per_client(tmp_path):
 
 
 def test_staff_login_attempts_are_limited(browser, tmp_path):
-    server = server_with(tmp_path / "data", {**STAFF, "NANHAI_QA_STAFF_LOGIN_ATTEMPTS": "2"}).start()
+    server = server_with(tmp_path / "data", {**STAFF, "NANHAI_QA_STAFF__LOGIN_ATTEMPTS": "2"}).start()
     attempts = [("guess-1", "staff_login_failed"), ("guess-2", "staff_login_failed"),
-                (STAFF["NANHAI_QA_STAFF_PASSWORD"], "staff_login_limited")]
+                (STAFF["NANHAI_QA_STAFF__PASSWORD"], "staff_login_limited")]
     for password, reply in attempts:
         # A fresh page for each attempt: Gradio ignores a click while the previous one is
         # still pending, and two failures look alike. The limit is per address, not per page.
@@ -279,28 +248,22 @@ def test_staff_login_attempts_are_limited(browser, tmp_path):
     assert not page.locator("#staff-table").is_visible()  # even the right password waits
     page.close()
     output = server.output()
-    assert "guess-1" not in output and STAFF["NANHAI_QA_STAFF_PASSWORD"] not in output
+    assert "guess-1" not in output and STAFF["NANHAI_QA_STAFF__PASSWORD"] not in output
     server.stop()
 
 
-def test_questions_in_scripts_the_model_does_not_read():
-    for question in ("นันไห่มีแผนอะไร", "ནང་ཧའེ་", "한국어 질문", "ما هي خطة"):
-        assert clean_question(question, 500).error == prompt("error_unsupported_script")
-    for question in ("2023年計劃係乜？", "What is Nanhai's plan for 2023?", "南海の計画は？"):
-        assert clean_question(question, 500).error is None
-
-
 def test_load_script_is_bounded_and_reports(tmp_path):
-    env = dict(os.environ, NANHAI_QA_CACHE_DIR=str(TEST_CACHE))
+    env = dict(os.environ, NANHAI_QA_STORAGE__CACHE_DIR=str(TEST_CACHE))
     out = tmp_path / "load.json"
     run = subprocess.run(
-        [sys.executable, "eval/load.py", "--users", "3", "--seconds", "4", "--think", "0.1", "0.3", "--json", str(out)],
+        [sys.executable, "-m", "nanhai_qa.eval.load", "--users", "3", "--seconds", "4", "--think", "0.1", "0.3",
+         "--json", str(out)],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=300,
     )
     assert run.returncode == 0, run.stdout + run.stderr
     figures = json.loads(out.read_text())
     assert figures["errors"] == 0 and figures["answers"] > 3 and figures["server_peak_rss_mb"] > 100
     assert "throughput" in run.stdout and "p99" in run.stdout
-    refused = subprocess.run([sys.executable, "eval/load.py", "--url", "http://192.0.2.1:7860"], cwd=ROOT,
+    refused = subprocess.run([sys.executable, "-m", "nanhai_qa.eval.load", "--url", "http://192.0.2.1:7860"], cwd=ROOT,
                              env=env, capture_output=True, text=True, timeout=60)
     assert refused.returncode == 2 and "loopback only" in refused.stderr

@@ -23,23 +23,12 @@ from nanhai_qa.app.generation.llm import (
     build_messages,
 )
 from nanhai_qa.app.generation.verify import Verifier
-from nanhai_qa.app.prompts import prompt, prompt_version, render
+from nanhai_qa.app.prompts import prompt
 
 
 def _passages(engine, question: str):
     found = engine.retrieve(question)
     return found.query, found.passages, found.judgement
-
-
-def test_every_prompt_renders():
-    for name in ("llm_system", "llm_answer", "llm_passage", "llm_rewrite"):
-        assert prompt_version(name) == "1"
-        assert not prompt(name).startswith("# version")
-    assert "忽略" in prompt("llm_system") and "[2]" in prompt("llm_system")
-    text = render("llm_answer", passages="[1] 原文", question="问题？")
-    assert "[1] 原文" in text and "问题？" in text
-    assert render("llm_rewrite", history="用户：教育呢", question="那医疗呢？").endswith("改写后的问题：")
-    assert render("llm_passage", n=2, period="2023年的计划", heading="奋进2023年", text="正文").startswith("[2]（")
 
 
 def test_messages_number_the_passages(engine):
@@ -214,8 +203,8 @@ def test_eval_reports_extractive_and_generative_side_by_side(stand_in_server, tm
     from tests.conftest import TEST_CACHE
 
     _StandIn.reply = "南海推进宅基地制度改革。[1]"
-    monkeypatch.setenv("NANHAI_QA_CACHE_DIR", str(TEST_CACHE))
-    monkeypatch.setenv("NANHAI_QA_OPENAI_BASE_URL", stand_in_server)
+    monkeypatch.setenv("NANHAI_QA_STORAGE__CACHE_DIR", str(TEST_CACHE))
+    monkeypatch.setenv("NANHAI_QA_GENERATION__OPENAI_BASE_URL", stand_in_server)
     small = tmp_path / "small.jsonl"
     small.write_text("\n".join(EVAL_SET.read_text(encoding="utf-8").splitlines()[18:24]) + "\n", encoding="utf-8")
     assert main(["eval", str(small), "--generator", "openai", "--out", str(tmp_path / "r")]) == 0

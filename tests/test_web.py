@@ -4,11 +4,13 @@ gradio_client and by a real Chromium through Playwright."""
 from __future__ import annotations
 
 import sqlite3
+import time
 from collections.abc import Iterator
 
 import pytest
 
 from nanhai_qa.app.prompts import prompt
+from nanhai_qa.app.storage.exchange_log import ExchangeLog
 from nanhai_qa.eval.server import LocalServer
 from tests.conftest import OUTPUT, STAFF, ask_in_page, client_of, open_page, server_with
 
@@ -64,7 +66,12 @@ def test_browser_marker_click_highlights_the_quoted_span(browser, staff_server):
     assert marker.inner_text() == "[1]"
     marker.click()
     page.wait_for_selector(".cite-span.active", timeout=10_000)
-    page.wait_for_timeout(1500)  # smooth scrolling
+    page.wait_for_function(  # smooth scrolling has brought the span into the article view
+        """() => {
+            const span = document.querySelector('.cite-span.active').getBoundingClientRect();
+            const view = document.querySelector('#article').getBoundingClientRect();
+            return view.top <= span.top && span.top <= view.bottom;
+        }""", timeout=10_000)
     active = page.locator(".cite-span.active")
     assert "新认定隐形冠军企业39家" in active.inner_text()
     assert active.is_visible()
@@ -100,7 +107,10 @@ def test_staff_desk_lists_exchanges_with_checks_and_feedback_survives_restart(br
     page = open_page(browser, staff_server)
     ask_in_page(page, "高企数量突破了多少家？")
     page.locator("#chat button[aria-label='Dislike']").last.click()
-    page.wait_for_timeout(1000)
+    log = ExchangeLog(staff_server.data_dir / "exchanges.sqlite3")
+    deadline = time.monotonic() + 20  # the 👎 reaches the log
+    while log.recent(limit=1, disliked_only=True) == [] and time.monotonic() < deadline:
+        time.sleep(0.1)
 
     page.get_by_role("tab", name="引用核查").click()
     page.fill("#staff-user :is(input, textarea)", "staff")
@@ -110,7 +120,7 @@ def test_staff_desk_lists_exchanges_with_checks_and_feedback_survives_restart(br
     page.wait_for_function("t => document.body.innerText.includes(t)", arg=prompt("staff_login_failed"),
                            timeout=20_000)
     assert page.locator("#staff-table").count() == 0 or not page.locator("#staff-table").is_visible()
-    page.fill("#staff-password :is(input, textarea)", STAFF["NANHAI_QA_STAFF_PASSWORD"])
+    page.fill("#staff-password :is(input, textarea)", STAFF["NANHAI_QA_STAFF__PASSWORD"])
     page.click("#staff-login")
     page.wait_for_selector("#staff-table", timeout=20_000)
     page.wait_for_function(

@@ -13,6 +13,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Protocol
 
+from nanhai_qa.app.generation import GeneratorKind
 from nanhai_qa.app.profile import CorpusProfile, load_profile
 from nanhai_qa.app.prompts import ENGLISH, prompt, render
 from nanhai_qa.app.settings import Settings
@@ -20,6 +21,7 @@ from nanhai_qa.index import (
     JiebaTokenizer,
     Passage,
     Query,
+    RetrievalMode,
     Retriever,
     fold,
     load_embedder,
@@ -28,6 +30,7 @@ from nanhai_qa.index import (
     section_name,
 )
 from nanhai_qa.ingest import Chunk, ExtractionCache, Skipped, Span, read_documents
+from nanhai_qa.ingest.patterns import YEAR
 
 from .extractive import AnswerStyle, Draft, ExtractiveGenerator, SelectionPolicy, compose
 from .followup import QuestionFrame, resolve_followup
@@ -44,7 +47,6 @@ DEFINITION_QUESTION = re.compile(
 )
 # A sentence that defines a term it mentions: "X是指…", "X即…", "X包括…", "X：…".
 DEFINES = "是指|指的是|即|就是|包括|包含|分别是|：|:"
-YEAR = re.compile(r"(?<!\d)(?:19|20)\d{2}(?!\d)")
 # A year named in a question ("2024年", "in 2019"), not a count that looks like one ("2000个").
 YEAR_MENTION = re.compile(r"(?<![\d.])(?:19|20)\d{2}(?=\s*(?:年|的|$|[\s,，.。?？!！、)）]))")
 
@@ -78,7 +80,7 @@ def question_frame(retriever: Retriever, profile: CorpusProfile) -> QuestionFram
 
 
 def search(
-    retriever: Retriever, frame: QuestionFrame, text: str, top_k: int, mode: str,
+    retriever: Retriever, frame: QuestionFrame, text: str, top_k: int, mode: RetrievalMode,
 ) -> tuple[Query, list[Passage], list[Passage]]:
     """Retrieval for a (resolved) question: (query, passages best first, the passages that may
     answer it). A question that points at a year ranks that year's passages first, and only
@@ -95,8 +97,8 @@ class AnswerEngine:
     def __init__(
         self, retriever: Retriever, scorer: AnswerScorer, generator: Generator | None = None,
         profile: CorpusProfile | None = None, refuse_below: float | None = None,
-        selection: SelectionPolicy | None = None,
-        top_k: int = 5, mode: str = "fused", max_question_chars: int = 500, max_history_turns: int = 20,
+        selection: SelectionPolicy | None = None, top_k: int = 5, mode: RetrievalMode = RetrievalMode.FUSED,
+        max_question_chars: int = 500, max_history_turns: int = 20,
     ) -> None:
         self.retriever = retriever
         self.scorer = scorer
@@ -120,7 +122,7 @@ class AnswerEngine:
             dated=frozenset(d.id for d in documents if d.has_periods),
         )
 
-    def retrieve(self, text: str, mode: str | None = None) -> Retrieval:
+    def retrieve(self, text: str, mode: RetrievalMode | None = None) -> Retrieval:
         """Search for `text` and judge what was found; `refuse` says whether nothing answers it."""
         query, passages, answering = search(self.retriever, self.frame, text, self.top_k, mode or self.mode)
         candidates = self.features.candidates(answering)
@@ -133,7 +135,7 @@ class AnswerEngine:
 
     def answer(
         self, question: object, history: list[Message] | None = None, on_token: TokenCallback | None = None,
-        generator: Generator | None = None, mode: str | None = None,
+        generator: Generator | None = None, mode: RetrievalMode | None = None,
     ) -> Answer:
         """`on_token` receives generated text as it streams (generative backends only); the
         returned Answer holds the verified text. `generator` and `mode` override the engine's
@@ -150,7 +152,7 @@ class AnswerEngine:
 
     def _answer(
         self, question: object, history: list[Message], on_token: TokenCallback | None, started: float,
-        generator: Generator, mode: str | None,
+        generator: Generator, mode: RetrievalMode | None,
     ) -> Answer:
         clean = clean_question(question, self.max_question_chars)
         if clean.error:
@@ -240,17 +242,18 @@ def build_retriever(
 ) -> Retriever:
     """Load (or build once) the model and the index of the configured corpus. Files that
     cannot be read are left out, each passed to `on_skip` (default: logged in one line)."""
+    cache_dir, retrieval = settings.storage.cache_dir, settings.retrieval
     documents = read_documents(settings.corpus, on_skip=on_skip or (lambda skipped: log(str(skipped))),
-                               cache=ExtractionCache(settings.cache_dir / "extracted"))
+                               cache=ExtractionCache(cache_dir / "extracted"))
     embedder = load_embedder(
-        settings.embedding_model, settings.cache_dir, settings.offline, log=log, runtime=settings.embedding_runtime
+        retrieval.embedding_model, cache_dir, retrieval.offline, log=log, runtime=retrieval.embedding_runtime
     )
     corpus, _ = open_index(
-        settings.index_dir(), documents, embedder, settings.faiss_index, settings.chunk_context,
+        settings.index_dir(), documents, embedder, retrieval.faiss(), retrieval.chunk_context,
         log=log, progress=progress, rebuild=rebuild,
     )
-    tokenizer = JiebaTokenizer(quoted_terms(d.text for d in documents), settings.cache_dir)
-    return Retriever(corpus, embedder, tokenizer, settings.retrieval_weights(), profile.expansions())
+    tokenizer = JiebaTokenizer(quoted_terms(d.text for d in documents), cache_dir)
+    return Retriever(corpus, embedder, tokenizer, retrieval.weights(), profile.expansions())
 
 
 def build_engine(
@@ -267,13 +270,14 @@ def engine_for(
     retriever: Retriever, settings: Settings, profile: CorpusProfile, log: Callable[[str], None] = print,
 ) -> AnswerEngine:
     """The engine over `retriever`, with the answer scorer, thresholds and generator the settings name."""
-    scorer = load_scorer(settings.scorer)
-    selection = SelectionPolicy(settings.keep_share, settings.max_sentences, settings.max_list_sentences)
+    answer = settings.answer
+    scorer = load_scorer(answer.scorer)
+    selection = SelectionPolicy(answer.keep_share, answer.max_sentences, answer.max_list_sentences)
     generator = build_generator(settings, retriever, selection, log)
     return AnswerEngine(
-        retriever, scorer, generator=generator, profile=profile, refuse_below=settings.refuse_below,
-        selection=selection, top_k=settings.top_k, mode=settings.retrieval_mode,
-        max_question_chars=settings.max_question_chars, max_history_turns=settings.max_history_turns,
+        retriever, scorer, generator=generator, profile=profile, refuse_below=answer.refuse_below,
+        selection=selection, top_k=settings.retrieval.top_k, mode=settings.retrieval.mode,
+        max_question_chars=answer.max_question_chars, max_history_turns=answer.max_history_turns,
     )
 
 
@@ -283,7 +287,8 @@ def build_generator(
     """The configured answer generator; a generative one that cannot load falls back to
     the extractive engine, with a one-line message."""
     extractive = ExtractiveGenerator(selection)
-    if settings.generator == "extractive":
+    generation = settings.generation
+    if generation.generator == GeneratorKind.EXTRACTIVE:
         return extractive
     from nanhai_qa.app.generation.llm import (
         BackendUnavailable,
@@ -295,18 +300,18 @@ def build_generator(
     from nanhai_qa.app.generation.verify import Verifier
 
     verifier = Verifier(
-        retriever, settings.verify_min_similarity, settings.show_unverified, settings.verify_min_word_overlap
+        retriever, generation.verify_min_similarity, generation.show_unverified, generation.verify_min_word_overlap
     )
     try:
-        if settings.generator == "openai":
-            key = settings.openai_api_key.get_secret_value() if settings.openai_api_key else ""
-            backend = OpenAIBackend(settings.openai_base_url, settings.openai_model, key, settings.llm_timeout,
-                                    settings.llm_retries)
+        if generation.generator == GeneratorKind.OPENAI:
+            key = generation.openai_api_key.get_secret_value() if generation.openai_api_key else ""
+            backend = OpenAIBackend(generation.openai_base_url, generation.openai_model, key, generation.llm_timeout,
+                                    generation.llm_retries)
         else:
-            llm_cache = settings.cache_dir / "llm"
-            path = bundled_qwen(llm_cache) if settings.llm_model == "bundled" else Path(settings.llm_model)
+            llm_cache = settings.storage.cache_dir / "llm"
+            path = bundled_qwen(llm_cache) if generation.llm_model == "bundled" else Path(generation.llm_model)
             log(f"Loading the language model {path.name} (the first load of a GGUF file dequantises it) …")
-            backend = TransformersBackend(path, llm_cache, settings.llm_max_new_tokens)
+            backend = TransformersBackend(path, llm_cache, generation.llm_max_new_tokens)
     except BackendUnavailable as e:
         log(f"Generative answers are off: {e}. Using extractive answers.")
         return extractive

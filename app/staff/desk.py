@@ -19,7 +19,7 @@ import gradio as gr
 from nanhai_qa.app.prompts import render
 from nanhai_qa.app.ratelimit import RateLimiter, client_address
 from nanhai_qa.app.service import ChatService
-from nanhai_qa.app.settings import Settings
+from nanhai_qa.app.settings import StaffSettings
 from nanhai_qa.app.storage.exchange_log import Exchange
 
 COLUMNS = ["编号", "时间", "问题", "拒答", "反馈", "引用核查", "耗时 ms"]
@@ -90,12 +90,12 @@ def export(exchanges: list[Exchange], directory: Path) -> tuple[str, str]:
     return str(csv_path), str(jsonl_path)
 
 
-def build_staff_tab(service: ChatService, settings: Settings) -> None:
-    user = settings.staff_user or ""
-    password = settings.staff_password.get_secret_value() if settings.staff_password else ""
+def build_staff_tab(service: ChatService, staff: StaffSettings, exports_dir: Path) -> None:
+    user = staff.user or ""
+    password = staff.password.get_secret_value() if staff.password else ""
 
-    # Each login attempt takes a token: `staff_login_attempts` per quarter of an hour per client.
-    login_limiter = RateLimiter(settings.staff_login_attempts / 15, settings.staff_login_attempts)
+    # Each login attempt takes a token: `login_attempts` per quarter of an hour per client.
+    login_limiter = RateLimiter(staff.login_attempts / 15, staff.login_attempts)
 
     def authorised(logged_in: bool) -> None:
         if not logged_in:
@@ -147,7 +147,7 @@ def build_staff_tab(service: ChatService, settings: Settings) -> None:
         def do_export(logged: bool, refused: bool, disliked: bool, text: str) -> list[str]:
             authorised(logged)
             chosen = service.log.recent(limit=100_000, refused_only=refused, disliked_only=disliked, text=text)
-            return list(export(chosen, settings.data_dir / "exports"))
+            return list(export(chosen, exports_dir))
 
         private = {"api_visibility": "private"}
         login.click(do_login, [name, secret], [logged_in, login_box, desk, login_message], **private).then(

@@ -29,7 +29,9 @@ CREATE TABLE IF NOT EXISTS exchanges (
     latency_ms REAL NOT NULL,
     feedback INTEGER,             -- 1 = 👍, -1 = 👎, NULL = none
     sources TEXT NOT NULL,        -- JSON {doc id: sha256 of its text} at answer time
-    error TEXT
+    error TEXT,
+    settings_hash TEXT,           -- Settings.fingerprint() of the answering app
+    prompts_version TEXT          -- the hash of its wording files
 );
 CREATE INDEX IF NOT EXISTS exchanges_time ON exchanges(time);
 CREATE TABLE IF NOT EXISTS sources (  -- every source text answered from, by its sha256
@@ -52,21 +54,36 @@ class Exchange:
     feedback: int | None
     sources: dict[str, str]
     error: str | None
+    settings_hash: str | None = None
+    prompts_version: str | None = None
+
+
+# Columns added after the first release: a log written before them gains them on open.
+ADDED_COLUMNS = {"settings_hash": "TEXT", "prompts_version": "TEXT"}
 
 
 class ExchangeLog:
-    def __init__(self, path: Path) -> None:
+    """`settings_hash` and `prompts_version` say which settings and wordings answered; they
+    are stored with each exchange."""
+
+    def __init__(self, path: Path, settings_hash: str | None = None, prompts_version: str | None = None) -> None:
         self.path = path
+        self.versions = (settings_hash, prompts_version)
         self._texts: dict[str, str] = {}  # sha256 → source text, as read so far
         path.parent.mkdir(parents=True, exist_ok=True)
         with self._connect() as db:
             db.execute("PRAGMA journal_mode=WAL")
             db.executescript(SCHEMA)
+            present = {row[1] for row in db.execute("PRAGMA table_info(exchanges)")}
+            for column, kind in ADDED_COLUMNS.items():
+                if column not in present:
+                    db.execute(f"ALTER TABLE exchanges ADD COLUMN {column} {kind}")
 
     @contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:
         # One short connection per operation: Gradio calls from many threads.
         db = sqlite3.connect(self.path, timeout=30)
+        db.row_factory = sqlite3.Row
         try:
             db.execute("PRAGMA synchronous=FULL")
             with db:  # commits, or rolls back on error
@@ -78,11 +95,11 @@ class ExchangeLog:
         with self._connect() as db:
             cursor = db.execute(
                 "INSERT INTO exchanges (time, question, history_length, answer, citations, refused, latency_ms,"
-                " sources, error) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " sources, error, settings_hash, prompts_version) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     time.strftime("%Y-%m-%d %H:%M:%S"), answer.question, history_length, answer.answer,
                     json.dumps([c.to_json() for c in answer.citations], ensure_ascii=False),
-                    int(answer.refused), answer.latency_ms, json.dumps(sources), answer.error,
+                    int(answer.refused), answer.latency_ms, json.dumps(sources), answer.error, *self.versions,
                 ),
             )
             return int(cursor.lastrowid)
@@ -136,10 +153,9 @@ class ExchangeLog:
         return [_exchange(row) for row in rows]
 
 
-def _exchange(row: tuple) -> Exchange:
-    (id_, time_, question, history_length, answer, citations, refused, latency, feedback, sources, error) = row
-    return Exchange(
-        id=id_, time=time_, question=question, history_length=history_length, answer=answer,
-        citations=json.loads(citations), refused=bool(refused), latency_ms=latency, feedback=feedback,
-        sources=json.loads(sources), error=error,
-    )
+def _exchange(row: sqlite3.Row) -> Exchange:
+    values = dict(row)
+    return Exchange(**dict(
+        values, citations=json.loads(values["citations"]), refused=bool(values["refused"]),
+        sources=json.loads(values["sources"]),
+    ))

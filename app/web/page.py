@@ -100,20 +100,20 @@ def build_app(service: ChatService, settings: Settings) -> gr.Blocks:
 
         new_chat.click(reset, None, [chatbot, conversation, sources, article, question], api_visibility="private")
 
-        if settings.staff_enabled():
-            build_staff_tab(service, settings)
+        if settings.staff.enabled():
+            build_staff_tab(service, settings.staff, settings.storage.data_dir / "exports")
 
         def ask(question: str, history: list[dict] | None = None, request: gr.Request = None) -> dict:
             """ask(question, history) → the same JSON as `nanhai-qa ask --json`."""
             return service.ask_json(question, history, client_address(request))
 
         gr.api(ask, api_name="ask")
-    app.queue(default_concurrency_limit=settings.concurrency_limit)
+    app.queue(default_concurrency_limit=settings.server.concurrency_limit)
     return app
 
 
 def launch(app: gr.Blocks, settings: Settings, block: bool = True) -> None:
     app.launch(
-        server_name=settings.host, server_port=settings.port, head=CLICK_SCRIPT, css=CSS,
+        server_name=settings.server.host, server_port=settings.server.port, head=CLICK_SCRIPT, css=CSS,
         prevent_thread_lock=not block, show_error=False, footer_links=["api"], quiet=False,
     )

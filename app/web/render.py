@@ -25,8 +25,9 @@ def answer_html(answer: Answer, exchange: int) -> str:
 
 
 def sources_html(answer: Answer, exchange: int, documents: dict[str, str]) -> str:
+    """The cited passages beside the chat; `data-exchange` says which answer they belong to."""
     if not answer.citations:
-        return '<div class="sources-empty">这次回答没有引用原文。</div>'
+        return f'<div class="sources-empty" data-exchange="{exchange}">这次回答没有引用原文。</div>'
     items = []
     for c in answer.citations:
         passage = next((p.chunk for p in answer.retrieved if p.chunk.id == c.chunk_id), None)
@@ -42,7 +43,7 @@ def sources_html(answer: Answer, exchange: int, documents: dict[str, str]) -> st
             f'<div class="heading">{html.escape(where or c.doc)}</div>'
             f'<div class="passage">{context}</div></li>'
         )
-    return '<ol class="sources">' + "".join(items) + "</ol>"
+    return f'<ol class="sources" data-exchange="{exchange}">' + "".join(items) + "</ol>"
 
 
 def documents_html(documents: list[Document]) -> str:

@@ -1,0 +1,191 @@
+"""The answering path on a small hand-made corpus with a hashing embedder (tests/fakes.py) and
+the committed answer scorer: structure, fusion, the refusal decisions, the service layer that
+the chat page and the staff desk share, and the page's HTML. No model, no server."""
+
+from __future__ import annotations
+
+import pytest
+
+from nanhai_qa.app.answering.engine import AnswerEngine
+from nanhai_qa.app.answering.models import Message
+from nanhai_qa.app.answering.scorer import load_scorer
+from nanhai_qa.app.profile import CorpusProfile
+from nanhai_qa.app.prompts import render
+from nanhai_qa.app.ratelimit import RateLimiter
+from nanhai_qa.app.service import ChatService, Conversation
+from nanhai_qa.app.storage.exchange_log import ExchangeLog
+from nanhai_qa.app.web.render import answer_html, documents_html, sources_html
+from nanhai_qa.index import RetrievalMode, RetrievalWeights, Retriever, build_index
+from nanhai_qa.ingest import read_document
+from nanhai_qa.ingest.structure import chunk_document, heading_level, period_of, split_sentences
+from tests.fakes import HashingEmbedder
+
+TOWN = """# 河湾镇工作报告
+
+回顾1999年
+
+(一) 教育
+
+1. 学校建设
+全年新建小学3所，新增学位1200个。
+
+(二) 交通
+
+1. 道路
+新修乡村公路45公里。镇里开通了两条公交线路。
+
+奋进2000年
+
+(一) 教育
+
+1. 学校建设
+计划新建中学1所，新增学位800个。
+
+(二) 环境
+
+1. 河道
+推进“清河行动”，整治河道12条。
+"""
+
+
+@pytest.fixture(scope="module")
+def town(tmp_path_factory):
+    path = tmp_path_factory.mktemp("town") / "town.md"
+    path.write_text(TOWN, encoding="utf-8")
+    return read_document(path)
+
+
+@pytest.fixture(scope="module")
+def retriever(town) -> Retriever:
+    embedder = HashingEmbedder()
+    return Retriever(build_index([town], embedder), embedder)
+
+
+def engine_of(retriever: Retriever, **options) -> AnswerEngine:
+    profile = CorpusProfile(relative_years={"2000": ["今年"], "1999": ["去年"]})
+    return AnswerEngine(retriever, load_scorer(), profile=profile, **options)
+
+
+# Structure, on short strings.
+
+@pytest.mark.parametrize(("line", "level"), [
+    ("## 回顾1999年", 2), ("回顾1999年", 1), ("(一) 教育", 2), ("（二）交通", 2), ("1. 学校建设", 3),
+    ("1. 全年新建小学3所，新增学位1200个。", None), ("新修乡村公路45公里。", None),
+])
+def test_heading_levels(line, level):
+    assert heading_level(line) == level
+
+
+def test_periods_and_sentences():
+    assert [period_of(h) for h in ("回顾1999年", "奋进2000年", "2000年", "开头")] == [
+        "1999 review", "2000 plan", "2000", "intro"]
+    text = "新修公路45公里。开通“两条（含夜班）线路！”剩下的"
+    assert [text[s.start : s.end] for s in split_sentences(text, 0, len(text))] == [
+        "新修公路45公里。", "开通“两条（含夜班）线路！”", "剩下的"]
+
+
+def test_chunks_carry_heading_paths_periods_and_exact_offsets(town):
+    title, chunks = chunk_document("town", TOWN)
+    assert title == "河湾镇工作报告"
+    roads = next(c for c in chunks if "公路" in c.text)
+    assert roads.heading_path == ("回顾1999年", "(二) 交通", "1. 道路") and roads.period == "1999 review"
+    assert all(TOWN[c.start : c.end] == c.text for c in chunks)
+    assert all(TOWN[s.start : s.end] == s.text for c in chunks for s in c.sentences)
+
+
+# Fusion.
+
+def test_each_mode_ranks_and_a_named_year_comes_first(retriever):
+    query = retriever.prepare("新增学位多少个")
+    for mode in RetrievalMode:
+        passages = retriever.search(query, k=3, mode=mode)
+        assert "学位" in passages[0].chunk.text, mode
+    plain = {p.chunk.id: p.score for p in retriever.search(query, k=4)}
+    dated = {p.chunk.id: p.score for p in retriever.search(query, k=4, period="2000")}
+    lifted = {c.id for c in retriever.corpus.chunks if c.period == "2000 plan"}
+    assert all(dated[i] > plain[i] for i in lifted) and all(dated[i] == plain[i] for i in set(plain) - lifted)
+    strict = Retriever(retriever.corpus, retriever.embedder, weights=RetrievalWeights(period_boost=1.0))
+    assert {p.chunk.period for p in strict.search(query, k=2, period="2000")} == {"2000 plan"}
+    with pytest.raises(ValueError, match="unknown retrieval mode 'sideways'; choose one of fused, dense, bm25"):
+        retriever.search(query, mode="sideways")
+
+
+def test_fusion_weights_are_knobs(town):
+    embedder = HashingEmbedder()
+    corpus = build_index([town], embedder)
+    query_text = "河道整治"
+    lexical_only = Retriever(corpus, embedder, weights=RetrievalWeights(rrf_k=3.0, lexical=1000.0))
+    dense_only = Retriever(corpus, embedder, weights=RetrievalWeights(rrf_k=3.0, lexical=0.0))
+    fused_lexical = [p.chunk.id for p in lexical_only.search(lexical_only.prepare(query_text), k=5)]
+    bm25 = [p.chunk.id for p in lexical_only.search(lexical_only.prepare(query_text), k=5, mode="bm25")]
+    fused_dense = [p.chunk.id for p in dense_only.search(dense_only.prepare(query_text), k=5)]
+    dense = [p.chunk.id for p in dense_only.search(dense_only.prepare(query_text), k=5, mode="dense")]
+    hits = [i for i in bm25 if lexical_only.bm25.scores(list(lexical_only.prepare(query_text).words)).any()]
+    assert fused_lexical[: len(hits[:1])] == bm25[:1] and fused_dense == dense
+
+
+# Refusal and answering decisions.
+
+def test_the_threshold_decides_refusal(retriever):
+    question = "去年新修了多少公里乡村公路？"
+    never = engine_of(retriever, refuse_below=0.0).answer(question)
+    assert not never.refused and "45公里" in never.answer
+    assert never.citations[0].quote in TOWN
+    always = engine_of(retriever, refuse_below=1.01).answer(question)
+    assert always.refused and always.answer.startswith(render("refusal"))
+    assert "“" in always.answer  # the closest topics the corpus covers are offered
+
+
+def test_a_year_no_document_covers_is_refused_whatever_the_threshold(retriever):
+    answer = engine_of(retriever, refuse_below=0.0).answer("1985年新修了多少公里公路？")
+    assert answer.refused
+
+
+def test_a_term_mentioned_but_not_explained_says_where_it_appears(retriever):
+    answer = engine_of(retriever, refuse_below=0.0).answer("“清河行动”是什么意思？")
+    assert answer.refused and "清河行动" in answer.answer and answer.citations
+
+
+def test_a_follow_up_takes_its_topic_from_the_history(retriever):
+    engine = engine_of(retriever, refuse_below=0.0)
+    history = [Message(role="user", content="今年计划新增多少学位？"), Message(role="assistant", content="800个")]
+    answer = engine.answer("那去年呢？", history)
+    assert "1200个" in answer.answer and answer.query != "那去年呢？"
+
+
+def test_per_call_variants_do_not_change_the_engine(retriever):
+    engine = engine_of(retriever, refuse_below=0.0)
+    answer = engine.answer("新增学位多少个", mode=RetrievalMode.BM25)
+    assert answer.citations and engine.mode == RetrievalMode.FUSED
+
+
+# The service layer and the page's HTML.
+
+def test_the_service_logs_answers_with_versions_and_feedback(retriever, tmp_path):
+    log = ExchangeLog(tmp_path / "log.sqlite3", settings_hash="abc123", prompts_version="p1")
+    service = ChatService(engine_of(retriever, refuse_below=0.0), log, RateLimiter(per_minute=60, burst=1))
+    reply = service.ask_json("去年新修了多少公里乡村公路？", [], client="10.0.0.1")
+    assert "45公里" in reply["answer"]
+    assert service.too_fast("10.0.0.1", "再问一次") == render("error_rate_limited", seconds=1)
+    assert service.ask_json("问", "not a list", client="10.0.0.2")["error"]
+    exchange = log.recent(limit=1)[0]
+    assert (exchange.settings_hash, exchange.prompts_version) == ("abc123", "p1")
+
+    conversation = Conversation()
+    answer, number = service.answer("今年计划新增多少学位？", conversation.history)
+    conversation.add(answer, number, message_index=1)
+    assert [m.role for m in conversation.history] == ["user", "assistant"]
+    assert conversation.latest_document() == answer.citations[0].doc
+    assert service.shown_document(conversation).id == answer.citations[0].doc
+    service.set_feedback(conversation, 1, liked=False)
+    assert log.get(number).feedback == -1
+
+
+def test_html_escapes_text_and_links_markers(retriever, town):
+    answer = engine_of(retriever, refuse_below=0.0).answer("去年新修了多少公里乡村公路？")
+    answer.answer = "<b>x</b> " + answer.answer
+    shown = answer_html(answer, exchange=7)
+    assert "&lt;b&gt;" in shown and 'href="#cite-7-1"' in shown
+    sources = sources_html(answer, 7, {town.id: town.text})
+    assert 'data-exchange="7"' in sources and "<mark>" in sources
+    assert "河湾镇工作报告" in documents_html([town])

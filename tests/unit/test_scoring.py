@@ -1,0 +1,173 @@
+"""The answer layer's logic on small hand-made inputs (no model): question types, the
+scorer's arithmetic, the selection policy, adjacent quotes, the weights file."""
+
+import json
+
+import numpy as np
+import pytest
+
+from nanhai_qa.app.answering.extractive import AnswerStyle, SelectionPolicy, compose, join_adjacent
+from nanhai_qa.app.answering.scorer import (
+    FEATURES,
+    GROUP_FEATURES,
+    AnswerScorer,
+    Candidate,
+    LinearModel,
+    ScorerFileError,
+    ScriptModel,
+    _local_weights,
+    _longest_match,
+    group_features,
+    load_scorer,
+    question_types,
+    script_of,
+)
+from nanhai_qa.app.prompts import ENGLISH
+from nanhai_qa.index import Passage
+from nanhai_qa.ingest import Chunk, Span
+
+
+def _chunk(text: str, start: int = 0, doc: str = "d", period: str = "intro") -> Chunk:
+    sentences, position = [], start
+    for piece in text.split("|"):
+        sentences.append(Span(position, position + len(piece), piece))
+        position += len(piece)
+    return Chunk(id=f"{doc}:{start}", doc=doc, kind="paragraph", heading_path=(), period=period, start=start,
+                 end=position, text=text.replace("|", ""), sentences=tuple(sentences))
+
+
+def _candidates(*chunks: Chunk) -> list[Candidate]:
+    return [Candidate(Passage(c, 1.0, 0.9, 1.0), rank, i, s)
+            for rank, c in enumerate(chunks) for i, s in enumerate(c.sentences)]
+
+
+def _model(selection_weights: np.ndarray | None = None, bias: float = 0.0, **thresholds) -> ScriptModel:
+    n, g = len(FEATURES), len(GROUP_FEATURES)
+    selection = LinearModel(selection_weights if selection_weights is not None else np.zeros(n, np.float32), 0.0,
+                            np.zeros(n, np.float32), np.ones(n, np.float32))
+    answerability = LinearModel(np.zeros(g, np.float32), bias, np.zeros(g, np.float32), np.ones(g, np.float32))
+    return ScriptModel(selection, answerability, **thresholds)
+
+
+@pytest.mark.parametrize(
+    ("question", "kinds"),
+    [
+        ("2022年新增了多少学位？", {"number"}),
+        ("门票要多少钱？", {"number", "money"}),
+        ("水上巴士哪天开通？", {"time"}),
+        ("区长是谁？", {"person"}),
+        ("新院的地址在哪里？", {"place"}),
+        ("今年乡村振兴有哪些措施？", {"list"}),
+        ("有轨电车开通了吗？", {"yesno"}),
+        ("how many school places were added?", {"number"}),
+        ("为什么要整治土地", {"reason"}),
+    ],
+)
+def test_question_types(question, kinds):
+    assert {k for k, v in question_types(question).items() if v} == kinds
+
+
+def test_script_decides_the_model():
+    assert script_of("高企有多少家") == "chinese" and script_of("how many firms") == "other"
+    assert script_of("2022") == "other"  # nothing Chinese to match word for word
+
+
+def test_longest_match_and_local_weights():
+    assert _longest_match("罗保铭毕业于哪所大学", "他毕业于南开大学") == 3  # 毕业于
+    assert _longest_match("", "任何") == 0 and _longest_match("甲乙", "丙丁") == 0
+    weights = _local_weights({"罗保铭": 1.0, "毕业": 1.0}, ["罗保铭生于天津", "罗保铭毕业于南开", "罗保铭任职"])
+    assert weights["毕业"] > weights["罗保铭"]  # a word in one sentence tells them apart more than the subject
+
+
+def test_judge_shares_probability_by_selection_logits():
+    candidates = _candidates(_chunk("一句。|二句。|三句。"))
+    features = np.zeros((3, len(FEATURES)), np.float32)
+    column = FEATURES.index("cos_sentence")
+    features[:, column] = [0.1, 0.9, 0.5]
+    weights = np.zeros(len(FEATURES), np.float32)
+    weights[column] = 5.0
+    judgement = _model(weights, bias=2.0, refuse_below=0.3, keep_share=0.1).judge(features, candidates)
+    assert judgement.answerable == pytest.approx(1 / (1 + np.exp(-2.0)))
+    assert [s.candidate.sentence.text for s in judgement.ranked] == ["二句。", "三句。", "一句。"]
+    assert sum(s.probability for s in judgement.ranked) == pytest.approx(judgement.answerable)
+    assert (judgement.refuse_below, judgement.keep_share) == (0.3, 0.1)
+    assert _model().judge(np.zeros((0, len(FEATURES))), []).answerable == 0.0
+
+
+def test_group_features_read_the_best_candidate():
+    features = np.zeros((2, len(FEATURES)), np.float32)
+    features[1, FEATURES.index("cos_sentence")] = 0.8
+    row = group_features(features, np.array([0.0, 1.0]))
+    assert len(row) == len(GROUP_FEATURES)
+    assert row[GROUP_FEATURES.index("best_logit")] == 1.0 and row[GROUP_FEATURES.index("logit_margin")] == 1.0
+    assert row[GROUP_FEATURES.index("best_cos_sentence")] == pytest.approx(0.8)
+
+
+def _judged(probabilities: list[float], chunk: Chunk, keep_share: float = 0.3):
+    from nanhai_qa.app.answering.scorer import Judgement, ScoredCandidate
+
+    candidates = _candidates(chunk)
+    ranked = sorted(zip(candidates, probabilities, strict=True), key=lambda t: -t[1])
+    return Judgement(max(probabilities), [ScoredCandidate(c, p) for c, p in ranked], 0.5, keep_share)
+
+
+def test_selection_keeps_close_sentences_in_reading_order():
+    chunk = _chunk("甲。|乙。|丙。|丁。")
+    quotes = SelectionPolicy().select(_judged([0.1, 0.6, 0.02, 0.3], chunk), "甲是什么")
+    assert [s.text for _, s in quotes] == ["乙。", "丁。"]  # 0.3 ≥ 0.3 × 0.6; 0.1 and 0.02 are not
+    assert len(SelectionPolicy(keep_share=0.0, max_sentences=2).select(_judged([.4, .3, .2, .1], chunk), "x")) == 2
+    listing = SelectionPolicy(keep_share=0.0, max_sentences=2, max_list_sentences=4)
+    assert len(listing.select(_judged([.4, .3, .2, .1], chunk), "有哪些")) == 4
+
+
+def test_adjacent_sentences_of_one_chunk_become_one_quote():
+    chunk = _chunk("甲。|乙。|丙。")
+    a, b, c = chunk.sentences
+    joined = join_adjacent([(chunk, a), (chunk, b)])
+    assert [(s.start, s.end, s.text) for _, s in joined] == [(0, 4, "甲。乙。")]
+    apart = join_adjacent([(chunk, a), (chunk, c)])  # 乙 stands between: two quotes
+    assert [s.text for _, s in apart] == ["甲。", "丙。"]
+
+
+def test_quotes_are_laid_out_under_their_period():
+    review = _chunk("启动计划。", 0, period="2022 review")
+    plan = _chunk("推进计划。|启动巴士。", 10, period="2023 plan")
+    quotes = [(review, review.sentences[0]), (plan, plan.sentences[0]), (plan, plan.sentences[1])]
+    draft = compose(quotes, "引言", AnswerStyle(dated=frozenset({review.doc})))
+    assert draft.text.splitlines() == [
+        "引言", "2022年已完成（回顾部分）：", "启动计划。[1]", "2023年的计划（部署部分）：", "推进计划。启动巴士。[2]",
+    ]
+    assert [(c.start, c.end, c.period) for c in draft.citations] == [(0, 5, "2022 review"), (10, 20, "2023 plan")]
+    # A document without dated parts gets no period labels; with several documents each line names its own.
+    plain = compose(quotes, style=AnswerStyle(titles={review.doc: "报告"}))
+    assert plain.text.splitlines() == ["启动计划。[1]（《报告》）", "推进计划。启动巴士。[2]（《报告》）"]
+    assert plain.citations[0].title == "报告"
+    style = AnswerStyle(script=ENGLISH, titles={review.doc: "Report"}, dated=frozenset({review.doc}))
+    english = compose(quotes, style=style)
+    assert english.text.splitlines()[:2] == ["Done in 2022 (review):", "启动计划。[1] (Report)"]
+
+
+def test_weights_file_round_trip_and_clear_errors(tmp_path):
+    scorer = AnswerScorer({"chinese": _model(bias=1.0), "other": _model(bias=-1.0)}, {"seed": 0})
+    path = tmp_path / "scorer.json"
+    path.write_text(json.dumps(scorer.to_json()), encoding="utf-8")
+    loaded = load_scorer(path)
+    assert loaded.models["chinese"].answerability.bias == 1.0 and loaded.meta == {"seed": 0}
+    with pytest.raises(ScorerFileError, match="cannot read"):
+        load_scorer(tmp_path / "missing.json")
+    stale = scorer.to_json() | {"features": ["something else"]}
+    path.write_text(json.dumps(stale), encoding="utf-8")
+    with pytest.raises(ScorerFileError, match="retrain"):
+        load_scorer(path)
+    path.write_text("{not json", encoding="utf-8")
+    with pytest.raises(ScorerFileError):
+        load_scorer(path)
+
+
+def test_the_committed_scorer_loads_and_says_how_it_was_made():
+    scorer = load_scorer()
+    assert set(scorer.models) == {"chinese", "other"}
+    for model in scorer.models.values():
+        assert 0 < model.refuse_below < 1 and 0 < model.keep_share <= 1 and model.temperature > 0
+    assert scorer.meta["seed"] == 0 and "dev" in scorer.meta
+
