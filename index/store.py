@@ -20,10 +20,10 @@ import faiss
 import numpy as np
 
 from nanhai_qa.ingest import CHUNKER_VERSION, Chunk, Document, Span
+from nanhai_qa.ingest.files import ManifestError, atomic_target, read_manifest, write_manifest
 
 from .dense import DEFAULT_FAISS, FaissParams, build_faiss
 from .embedder import Embedder
-from .files import ManifestError, atomic_target, read_manifest, write_manifest
 from .options import ChunkContext, choose
 
 INDEX_FORMAT = "5"  # 5: the manifest records the FAISS parameters

@@ -6,12 +6,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from .files import atomic_target
 from .formats import EXTRACTION_VERSION, READERS, Extracted, UnreadableFile, read_text_file
 from .models import Document
 from .structure import chunk_document
@@ -73,10 +73,8 @@ class ExtractionCache:
             pass
         extracted = reader(path)
         try:
-            self.directory.mkdir(parents=True, exist_ok=True)
-            temporary = stored.with_suffix(f".{os.getpid()}.tmp")
-            temporary.write_text(json.dumps(asdict(extracted), ensure_ascii=False), encoding="utf-8")
-            os.replace(temporary, stored)
+            with atomic_target(stored) as temporary:
+                temporary.write_text(json.dumps(asdict(extracted), ensure_ascii=False), encoding="utf-8")
         except OSError:
             pass
         return extracted

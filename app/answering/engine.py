@@ -315,4 +315,4 @@ def build_generator(
     except BackendUnavailable as e:
         log(f"Generative answers are off: {e}. Using extractive answers.")
         return extractive
-    return LLMGenerator(backend, verifier, extractive)
+    return LLMGenerator(backend, verifier, extractive, generation.llm_max_passages)

@@ -19,7 +19,7 @@ from nanhai_qa.app.answering.extractive import AnswerStyle, Draft, ExtractiveGen
 from nanhai_qa.app.answering.scorer import Judgement
 from nanhai_qa.app.prompts import SIMPLIFIED, prompt, render
 from nanhai_qa.index import Passage, Query
-from nanhai_qa.index.files import atomic_target, sha256_file
+from nanhai_qa.ingest.files import atomic_target, sha256_file
 
 from .verify import Verifier
 

@@ -13,7 +13,7 @@ import pytest
 
 from nanhai_qa.index import FaissKind, FaissParams, open_index
 from nanhai_qa.index.dense import build_faiss, search_all
-from nanhai_qa.index.files import ManifestError, atomic_target, read_manifest, write_manifest
+from nanhai_qa.ingest.files import ManifestError, atomic_target, read_manifest, write_manifest
 from nanhai_qa.ingest.structure import chunk_document
 from tests.fakes import HashingEmbedder
 

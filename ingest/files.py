@@ -1,4 +1,4 @@
-"""File helpers shared by every cache: the converted model, the index, the language model.
+"""File helpers shared by every cache: extracted text, the converted model, the index, the LLM.
 
 `atomic_target` is the one way a cache entry is written (a temporary path beside it, renamed
 into place), and `write_manifest` / `read_manifest` the one way it is checked (the sha256 of
