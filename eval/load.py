@@ -9,8 +9,8 @@ cache) and stops it at the end; `--url` drives one already running on 127.0.0.1 
 its own X-Forwarded-For address, as a reverse proxy on the same host would, so the
 per-client rate limit applies to each resident separately.
 
-    python eval/load.py                       # 50 residents, 60 s, 2-8 s reading time
-    python eval/load.py --think 0 0 --no-rate-limit   # saturation: no pauses, no limit
+    python -m nanhai_qa.eval.load                       # 50 residents, 60 s, 2-8 s reading time
+    python -m nanhai_qa.eval.load --think 0 0 --no-rate-limit   # saturation: no pauses, no limit
 
 Exit status 1 when any request failed."""
 

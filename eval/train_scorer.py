@@ -1,4 +1,4 @@
-"""`make train-scorer`: learn the answer scorer (app/scorer.py) and write app/scorer.json.
+"""`make train-scorer`: learn the answer scorer (app/answering/scorer.py) and write app/answering/scorer.json.
 
 Training data: the train split of the public reading-comprehension sets (data/mrc/, split by
 article) and the train part of the article's eval set (split by paragraph); see

@@ -32,6 +32,7 @@ INDEX_FORMAT = "5"  # 5: the manifest records the FAISS parameters
 KIND_TAGS = {"byline": "作者（谁写的、撰稿记者、来源报纸）："}
 SECTION_NUMBER = re.compile(r"^([(（][一二三四五六七八九十]+[)）]|\d{1,2}[\s、.．]|#+)\s*")
 FILES = ("dense.faiss", "vectors.npz", "chunks.json")
+CHANGED = {"sources": "source documents", "faiss": "FAISS parameters"}  # manifest keys, in words
 
 
 @dataclass
@@ -147,8 +148,7 @@ def load_index(
     }
     for key, value in expected.items():
         if manifest.get(key) != value:
-            what = "the source documents changed" if key == "sources" else f"the {key.replace('_', ' ')} changed"
-            raise StaleIndex(what)
+            raise StaleIndex(f"the {CHANGED.get(key, key.replace('_', ' '))} changed")
     return _read_files(directory, _read_manifest(directory), documents)
 
 

@@ -76,7 +76,7 @@ def read_manifest(folder: Path, verify: bool = True) -> dict:
         if not isinstance(manifest.get("files"), dict):
             raise KeyError("files")
     except (ValueError, KeyError, OSError, AttributeError):
-        raise ManifestError("the manifest is damaged") from None
+        raise ManifestError("manifest is damaged") from None
     if verify:
         for name, digest in manifest["files"].items():
             file = folder / name

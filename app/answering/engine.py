@@ -1,6 +1,6 @@
 """The answer engine: question + history → cited Answer (or an honest refusal).
 
-Retrieval finds passages; the answer scorer (app/scorer.py) judges every sentence of them:
+Retrieval finds passages; the answer scorer (scorer.py) judges every sentence of them:
 how likely any answers the question, and which. Below the refusal threshold the engine
 refuses; otherwise the generator quotes the sentences the selection policy keeps."""
 

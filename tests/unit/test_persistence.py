@@ -100,7 +100,7 @@ def test_other_faiss_parameters_rebuild_the_index(pristine, tmp_path, article):
     directory = fresh_copy(pristine, tmp_path)
     log: list[str] = []
     index, built = open_index(directory, [article], HashingEmbedder(), FaissParams(FaissKind.HNSW), log=log.append)
-    assert built and "faiss changed" in log[0] and isinstance(index.faiss_index, faiss.IndexHNSWFlat)
+    assert built and "the FAISS parameters changed" in log[0] and isinstance(index.faiss_index, faiss.IndexHNSWFlat)
 
 
 def test_faiss_kinds_agree_on_clear_matches():
