@@ -52,7 +52,8 @@ def rows(exchanges: list[Exchange], texts: Callable[[Exchange], dict[str, str]])
 
 def detail_html(exchange: Exchange, documents: dict[str, str], current_sources: dict[str, str]) -> str:
     """`documents`: the texts the exchange was answered from; `current_sources`: today's hashes."""
-    parts = [f"<h4>#{exchange.id} · {html.escape(exchange.time)}</h4>",
+    versions = f" · 设置 {exchange.settings_hash} · 措辞 {exchange.prompts_version}" if exchange.settings_hash else ""
+    parts = [f"<h4>#{exchange.id} · {html.escape(exchange.time)}{html.escape(versions)}</h4>",
              f"<p><b>问：</b>{html.escape(exchange.question)}</p>",
              f'<p><b>答：</b><span style="white-space:pre-wrap">{html.escape(exchange.answer)}</span></p>']
     for c in exchange.citations:
@@ -79,11 +80,12 @@ def export(exchanges: list[Exchange], directory: Path) -> tuple[str, str]:
     with csv_path.open("w", newline="", encoding="utf-8-sig") as f:
         writer = csv.writer(f)
         writer.writerow(["id", "time", "question", "history_length", "answer", "refused", "feedback", "latency_ms",
-                         "citations"])
+                         "citations", "settings_hash", "prompts_version"])
         for e in exchanges:
             writer.writerow([e.id, e.time, e.question, e.history_length, e.answer, int(e.refused),
                              "" if e.feedback is None else e.feedback, e.latency_ms,
-                             json.dumps(e.citations, ensure_ascii=False)])
+                             json.dumps(e.citations, ensure_ascii=False), e.settings_hash or "",
+                             e.prompts_version or ""])
     with jsonl_path.open("w", encoding="utf-8") as f:
         for e in exchanges:
             f.write(json.dumps(asdict(e), ensure_ascii=False) + "\n")

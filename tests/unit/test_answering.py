@@ -4,6 +4,8 @@ the chat page and the staff desk share, and the page's HTML. No model, no server
 
 from __future__ import annotations
 
+import csv
+
 import pytest
 
 from nanhai_qa.app.answering.engine import AnswerEngine
@@ -13,6 +15,7 @@ from nanhai_qa.app.profile import CorpusProfile
 from nanhai_qa.app.prompts import render
 from nanhai_qa.app.ratelimit import RateLimiter
 from nanhai_qa.app.service import ChatService, Conversation
+from nanhai_qa.app.staff.desk import detail_html, export
 from nanhai_qa.app.storage.exchange_log import ExchangeLog
 from nanhai_qa.app.web.render import answer_html, documents_html, sources_html
 from nanhai_qa.index import RetrievalMode, RetrievalWeights, Retriever, build_index
@@ -170,6 +173,10 @@ def test_the_service_logs_answers_with_versions_and_feedback(retriever, tmp_path
     assert service.ask_json("问", "not a list", client="10.0.0.2")["error"]
     exchange = log.recent(limit=1)[0]
     assert (exchange.settings_hash, exchange.prompts_version) == ("abc123", "p1")
+    csv_path, _ = export([exchange], tmp_path / "exports")  # staff see and export them
+    with open(csv_path, encoding="utf-8-sig") as f:
+        assert next(csv.DictReader(f))["settings_hash"] == "abc123"
+    assert "设置 abc123" in detail_html(exchange, service.texts_of(exchange), service.sources)
 
     conversation = Conversation()
     answer, number = service.answer("今年计划新增多少学位？", conversation.history)
