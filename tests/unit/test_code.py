@@ -135,7 +135,21 @@ def test_the_engine_code_names_neither_the_articles_place_nor_its_years():
     assert found == []
 
 
+def test_the_wordings_name_neither_the_articles_place_nor_its_years():
+    words = article_words()
+    found = [
+        f"{path.relative_to(ROOT)}: {w}"
+        for path in (ROOT / "prompts").rglob("*.txt")
+        for w in words if w in path.read_text(encoding="utf-8").lower()
+    ]
+    assert found == []
+
+
 @pytest.mark.parametrize("source", ['x = "南海区的计划"', 'def f():\n    """Plans for 2023."""'])
 def test_the_literal_check_can_fail(source):
     constants = [n.value for n in ast.walk(ast.parse(source)) if isinstance(n, ast.Constant)]
     assert any(w in str(c).lower() for c in constants for w in article_words())
+
+
+def test_the_cycle_check_can_fail():
+    assert cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]

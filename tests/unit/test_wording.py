@@ -45,7 +45,7 @@ def test_the_askers_script_sets_the_wording():
 
 def test_every_prompt_renders():
     for name in ("llm_system", "llm_answer", "llm_passage", "llm_rewrite"):
-        assert prompt_version(name) == "1"
+        assert prompt_version(name).isdigit()
         assert not prompt(name).startswith("# version")
     assert "忽略" in prompt("llm_system") and "[2]" in prompt("llm_system")
     text = render("llm_answer", passages="[1] 原文", question="问题？")
