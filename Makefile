@@ -3,7 +3,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install install-llm app ask index test test-fast lint bench bench-answers bench-documents train-scorer bench-scale load browser clean
+.PHONY: install install-llm app ask index test test-fast lint postgres load-replicas bench bench-answers bench-documents train-scorer bench-scale load browser clean
 
 # torch goes first and pinned: 2.13.0 is the CPU build; an unpinned torch pulls a multi-GB CUDA build.
 $(STAMP): pyproject.toml
@@ -44,7 +44,13 @@ browser:
 	dpkg -s chromium fonts-wqy-zenhei >/dev/null 2>&1 || \
 		(apt-get update -qq && apt-get install -y -qq chromium fonts-wqy-zenhei)
 
-test: install install-llm browser
+# The exchange-log tests and `make load-replicas` start a throwaway PostgreSQL cluster from
+# Debian's package (initdb, pg_ctl) in a temporary folder.
+postgres:
+	command -v initdb >/dev/null 2>&1 || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || \
+		(apt-get update -qq && apt-get install -y -qq postgresql)
+
+test: install install-llm browser postgres
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/pytest -q
 
@@ -79,6 +85,12 @@ bench-scale: install
 # 50 simulated residents for 60 s against a server it starts on 127.0.0.1, then stops.
 load: install
 	$(PY) -m nanhai_qa.eval.load
+
+# The reference deployment (deploy/) on loopback: PostgreSQL, nginx and three read-only replicas;
+# 100 residents for 60 s against one replica, then the three, then with one killed (~6 min).
+load-replicas: install postgres
+	command -v nginx >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq nginx)
+	$(PY) -m nanhai_qa.eval.load_replicas
 
 clean:
 	rm -rf $(VENV) .cache .pytest_cache .ruff_cache *.egg-info

@@ -11,6 +11,8 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from nanhai_qa.app.answering.models import Answer, error_json, parse_history
+from nanhai_qa.app.storage.database import DatabaseUnavailable, open_database
+from nanhai_qa.index import IndexUnavailable
 from nanhai_qa.ingest import IngestError, Skipped, read_documents
 
 from .generation import GeneratorKind
@@ -74,7 +76,9 @@ def cmd_index(args: argparse.Namespace) -> int:
 
     started = time.perf_counter()
     skipped: list[Skipped] = []
-    engine = _engine(args, rebuild=args.rebuild, on_skip=skipped.append)
+    # The command that builds the index replicas serve read-only: it builds whatever that says.
+    settings = _settings(args).updated(storage={"index_readonly": False})
+    engine = _engine(args, rebuild=args.rebuild, settings=settings, on_skip=skipped.append)
     corpus = engine.retriever.corpus
     sentences = len(corpus.sentence_vectors)
     for doc in corpus.documents.values():
@@ -190,17 +194,21 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from nanhai_qa.app.storage.exchange_log import ExchangeLog
     from nanhai_qa.app.web.page import build_app, launch
 
-    from .ratelimit import RateLimiter
+    from .ratelimit import limiter_for
 
     if settings.server.host not in ("127.0.0.1", "localhost", "::1"):
         _log(f"Listening on {settings.server.host}: the chat page is reachable from other machines.")
+    # The log first: an unreachable database stops the start before the model loads.
+    database = open_database(settings.storage.log_url(), pool_size=settings.server.concurrency_limit + 2)
     _log("Loading the model and the index (built on first run; this can take a minute) …")
     engine = _engine(args, settings=settings)
     engine.warm_up()
-    limiter = RateLimiter(settings.server.rate_limit_per_minute, settings.server.rate_limit_burst)
-    log = ExchangeLog(settings.storage.data_dir / "exchanges.sqlite3", settings.fingerprint(), prompts_version())
-    service = ChatService(engine, log, limiter)
-    server = settings.server
+    server, staff = settings.server, settings.staff
+    limiter = limiter_for(database, "questions", server.rate_limit_per_minute, server.rate_limit_burst)
+    # Each login attempt takes a token: `login_attempts` per quarter of an hour per client.
+    login_limiter = limiter_for(database, "staff-login", staff.login_attempts / 15, staff.login_attempts)
+    log = ExchangeLog(database, settings.fingerprint(), prompts_version())
+    service = ChatService(engine, log, limiter, login_limiter)
     _log(f"Ready: http://{server.host}:{server.port}  (staff desk {'on' if settings.staff.enabled() else 'off'})")
     launch(build_app(service, settings), settings)
     return 0
@@ -278,7 +286,7 @@ def main(argv: list[str] | None = None) -> int:
         problems = "; ".join(f"NANHAI_QA_{'__'.join(map(str, x['loc'])).upper()}: {x['msg']}" for x in e.errors())
         print(f"error: bad setting: {problems}", file=sys.stderr)
         return 2
-    except IngestError as e:
+    except (IngestError, DatabaseUnavailable, IndexUnavailable) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     except ValueError as e:  # bad settings (e.g. an unknown retrieval mode)

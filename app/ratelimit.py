@@ -1,10 +1,19 @@
-"""Per-client rate limits: a token bucket for each client address."""
+"""Per-client rate limits: a token bucket for each client address, kept in this process or,
+for replicas behind one proxy, in their shared PostgreSQL database."""
 
 from __future__ import annotations
 
 import threading
 import time
 from collections.abc import Callable
+from typing import Protocol
+
+from nanhai_qa.app.storage.database import Database, PostgresDatabase
+
+
+class Limiter(Protocol):
+    def wait_seconds(self, client: str) -> float:
+        """Takes one token for `client`: 0 when allowed, else the seconds until one is free."""
 
 
 class RateLimiter:
@@ -44,6 +53,48 @@ class RateLimiter:
         for client, (_, then) in list(self._buckets.items()):
             if now - then > full_after:
                 del self._buckets[client]
+
+
+class SharedRateLimiter:
+    """The same token bucket, kept in the database the replicas share, so a client's limit
+    holds across them. Each request is one atomic upsert: concurrent requests from any
+    replica serialise on the client's row. Clocks of the replicas' hosts must agree (NTP)."""
+
+    def __init__(
+        self, database: Database, name: str, per_minute: float, burst: int, clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.database = database
+        self.name = name  # one table holds every limit, told apart by name
+        self.rate = per_minute / 60.0
+        self.burst = float(max(1, burst))
+        self.clock = clock
+
+    def wait_seconds(self, client: str) -> float:
+        if self.rate <= 0:
+            return 0.0
+        refilled = "(rate_buckets.tokens + (excluded.at - rate_buckets.at) * ?)"
+        available = f"CASE WHEN {refilled} < ? THEN {refilled} ELSE ? END"
+        sql = (
+            "INSERT INTO rate_buckets (name, client, tokens, at, allowed) VALUES (?, ?, ?, ?, 1)"
+            " ON CONFLICT (name, client) DO UPDATE SET"
+            f" tokens = CASE WHEN {available} >= 1 THEN {available} - 1 ELSE {available} END,"
+            f" allowed = CASE WHEN {available} >= 1 THEN 1 ELSE 0 END,"
+            " at = excluded.at"
+            " RETURNING tokens, allowed"
+        )
+        bounds = (self.rate, self.burst, self.rate, self.burst)  # one `available`
+        params = (self.name, client, self.burst - 1, self.clock(), *bounds * 4)
+        with self.database.transaction() as db:
+            row = db.execute(sql, params).fetchone()
+        return 0.0 if row["allowed"] else (1 - row["tokens"]) / self.rate
+
+
+def limiter_for(database: Database, name: str, per_minute: float, burst: int) -> Limiter:
+    """Where replicas share a PostgreSQL database, limits are kept there; a single process
+    (SQLite) keeps them in memory."""
+    if isinstance(database, PostgresDatabase):
+        return SharedRateLimiter(database, name, per_minute, burst)
+    return RateLimiter(per_minute, burst)
 
 
 def client_address(request: object) -> str:

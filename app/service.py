@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from nanhai_qa.app.answering.engine import AnswerEngine, TokenCallback
 from nanhai_qa.app.answering.models import Answer, Citation, Message, error_json, parse_history
 from nanhai_qa.app.prompts import SIMPLIFIED, asker_script, render
-from nanhai_qa.app.ratelimit import RateLimiter
+from nanhai_qa.app.ratelimit import Limiter, RateLimiter
 from nanhai_qa.app.storage.exchange_log import Exchange, ExchangeLog
 from nanhai_qa.ingest import Document
 
@@ -49,10 +49,14 @@ class ChatService:
     """Shared by all sessions. With a generative backend configured, residents can switch
     between it and the extractive answers, per answer."""
 
-    def __init__(self, engine: AnswerEngine, log: ExchangeLog, limiter: RateLimiter | None = None) -> None:
+    def __init__(
+        self, engine: AnswerEngine, log: ExchangeLog, limiter: Limiter | None = None,
+        login_limiter: Limiter | None = None,
+    ) -> None:
         self.engine = engine
         self.log = log
-        self.limiter = limiter or RateLimiter(0, 1)
+        self.limiter = limiter or RateLimiter(0, 1)  # questions per client
+        self.login_limiter = login_limiter or RateLimiter(0, 1)  # staff login attempts per client
         self.generative = engine.generator is not engine.extractive
         corpus = engine.retriever.corpus
         self.catalog: dict[str, Document] = corpus.documents
@@ -103,15 +107,16 @@ class ChatService:
         yield result[0]
 
     def ask_json(self, question: object, history: object, client: str) -> dict:
-        """The same JSON as `nanhai-qa ask --json`, or an error object for bad input."""
+        """The same JSON as `nanhai-qa ask --json` with the exchange's id in the log (`exchange`),
+        or an error object for bad input."""
         if message := self.too_fast(client, question):
             return error_json(message)
         try:
             messages = parse_history(history)
         except ValueError as e:
             return error_json(str(e))
-        answer, _ = self.answer(question, messages)
-        return answer.to_json()
+        answer, exchange = self.answer(question, messages)
+        return {**answer.to_json(), "exchange": exchange}
 
     def set_feedback(self, conversation: Conversation, message_index: int, liked: bool | None) -> None:
         exchange = conversation.exchange_of_message.get(message_index)

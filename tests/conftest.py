@@ -45,6 +45,39 @@ def embedder(settings: Settings):
                          runtime="sentence-transformers")
 
 
+@pytest.fixture(scope="session")
+def postgres():
+    """A throwaway PostgreSQL cluster for the session (Debian's postgresql package; CI installs it)."""
+    from nanhai_qa.eval.postgres import PostgresMissing, TemporaryPostgres
+
+    try:
+        cluster = TemporaryPostgres().__enter__()
+    except PostgresMissing as e:
+        pytest.fail(str(e))
+    yield cluster
+    cluster.__exit__()
+
+
+def new_postgres_database(cluster) -> str:
+    """The URL of a new, empty database in `cluster`."""
+    import uuid
+
+    import psycopg
+
+    name = f"test_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(cluster.url, autocommit=True) as connection:
+        connection.execute(f"CREATE DATABASE {name}")
+    return cluster.url.rsplit("/", 1)[0] + "/" + name
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request, tmp_path) -> str:
+    """An empty exchange-log database of each kind."""
+    if request.param == "sqlite":
+        return f"sqlite://{tmp_path / 'log.sqlite3'}"
+    return new_postgres_database(request.getfixturevalue("postgres"))
+
+
 # The app as a separate server process, and a real browser (tests/test_web.py, tests/test_faults.py).
 STAFF = {"NANHAI_QA_STAFF__USER": "staff", "NANHAI_QA_STAFF__PASSWORD": "test-only-secret"}
 
@@ -89,3 +122,21 @@ def ask_in_page(page, question: str) -> None:
     page.fill("#question textarea", question)
     page.click("#send")
     page.wait_for_function(f"before => {SHOWN_EXCHANGE} !== before", arg=before, timeout=60_000)
+
+
+def open_staff_desk(page) -> None:
+    """Logs in on the staff tab of an open page and waits for the exchange table."""
+    page.get_by_role("tab", name="引用核查").click()
+    page.fill("#staff-user :is(input, textarea)", "staff")
+    page.fill("#staff-password :is(input, textarea)", STAFF["NANHAI_QA_STAFF__PASSWORD"])
+    page.click("#staff-login")
+    page.wait_for_selector("#staff-table", timeout=20_000)
+
+
+def wait_for_staff_table(page, *questions: str) -> str:
+    """The staff table's text once it lists every one of `questions`."""
+    page.wait_for_function(
+        "qs => qs.every(q => document.querySelector('#staff-table').innerText.includes(q))", arg=list(questions),
+        timeout=20_000,
+    )
+    return page.locator("#staff-table").inner_text()

@@ -1,16 +1,21 @@
-"""The SQLite exchange log and the staff desk's checks and exports (no server needed)."""
+"""The exchange log on SQLite and on a real PostgreSQL, and the staff desk's checks and exports
+(no server needed)."""
 
 import csv
 import json
+import sqlite3
 from dataclasses import replace
 from pathlib import Path
 
+import pytest
+
 from nanhai_qa.app.staff.desk import check_mark, detail_html, export, rows
+from nanhai_qa.app.storage.database import SCHEMA_VERSION, DatabaseUnavailable, open_database
 from nanhai_qa.app.storage.exchange_log import ExchangeLog
 
 
-def test_log_records_filters_and_feedback(tmp_path, engine):
-    log = ExchangeLog(tmp_path / "log.sqlite3")
+def test_log_records_filters_and_feedback(database_url, engine):
+    log = ExchangeLog(open_database(database_url), "settings-1", "wordings-1")
     sources = dict(engine.retriever.corpus.manifest["sources"])
     answered = engine.answer("高企数量突破了多少家？")
     refused = engine.answer("南海2024年的重点工作有哪些？")  # a year the article does not cover
@@ -28,11 +33,12 @@ def test_log_records_filters_and_feedback(tmp_path, engine):
     assert [e.id for e in log.recent(text="100%_")] == [third]  # LIKE wildcards are literal
     assert log.get(third).question == "'; DROP TABLE exchanges; -- 100%_done"  # stored verbatim
     assert log.get(first).citations[0]["quote"].endswith("3600家。")
-    assert ExchangeLog(tmp_path / "log.sqlite3").get(second).feedback == -1  # reopened: still there
+    reopened = ExchangeLog(open_database(database_url)).get(second)  # reopened (migrations a no-op): still there
+    assert reopened.feedback == -1 and reopened.settings_hash == "settings-1"
 
 
-def test_citation_checks_and_exports(tmp_path, engine):
-    log = ExchangeLog(tmp_path / "log.sqlite3")
+def test_citation_checks_and_exports(tmp_path, database_url, engine):
+    log = ExchangeLog(open_database(database_url))
     corpus = engine.retriever.corpus
     documents = {d.id: d.text for d in corpus.documents.values()}
     sources = dict(corpus.manifest["sources"])
@@ -50,3 +56,47 @@ def test_citation_checks_and_exports(tmp_path, engine):
         assert list(csv.DictReader(f))[0]["question"] == "今年乡村振兴怎么做？"
     record = json.loads(Path(jsonl_path).read_text(encoding="utf-8").splitlines()[0])
     assert record["id"] == exchange.id and len(record["citations"]) == 4
+
+
+def test_two_replicas_on_one_database_see_each_others_exchanges(postgres, engine):
+    from tests.conftest import new_postgres_database
+
+    url = new_postgres_database(postgres)
+    first, second = ExchangeLog(open_database(url)), ExchangeLog(open_database(url))  # one per replica
+    sources = dict(engine.retriever.corpus.manifest["sources"])
+    texts = {d.id: d.text for d in engine.retriever.corpus.documents.values()}
+    for log in (first, second):
+        log.remember_sources(sources, texts)  # both start: the text is kept once
+    a = first.record(engine.answer("高企数量突破了多少家？"), 0, sources)
+    b = second.record(engine.answer("今年乡村振兴怎么做？"), 0, sources)
+    assert [e.id for e in first.recent()] == [e.id for e in second.recent()] == [b, a]
+    second.set_feedback(a, liked=True)
+    assert first.get(a).feedback == 1
+    assert first.source_texts(second.get(b)) == texts
+
+
+def test_an_old_sqlite_log_is_migrated_and_a_newer_one_refused(tmp_path):
+    path = tmp_path / "old.sqlite3"
+    with sqlite3.connect(path) as db:  # as written before versioned schemas
+        db.execute("CREATE TABLE exchanges (id INTEGER PRIMARY KEY AUTOINCREMENT, time TEXT NOT NULL, question TEXT"
+                   " NOT NULL, history_length INTEGER NOT NULL, answer TEXT NOT NULL, citations TEXT NOT NULL, refused"
+                   " INTEGER NOT NULL, latency_ms REAL NOT NULL, feedback INTEGER, sources TEXT NOT NULL, error TEXT)")
+        db.execute("CREATE TABLE sources (sha256 TEXT PRIMARY KEY, text TEXT NOT NULL)")
+        db.execute("INSERT INTO exchanges (time, question, history_length, answer, citations, refused, latency_ms,"
+                   " sources) VALUES ('2026-01-01 00:00:00', '旧问题', 0, '旧回答', '[]', 0, 1.0, '{}')")
+    log = ExchangeLog(open_database(f"sqlite://{path}"))
+    assert log.recent()[0].question == "旧问题" and log.recent()[0].settings_hash is None
+    with sqlite3.connect(path) as db:
+        assert db.execute("SELECT version FROM schema_version").fetchone()[0] == SCHEMA_VERSION
+        db.execute("UPDATE schema_version SET version = ?", (SCHEMA_VERSION + 1,))
+    with pytest.raises(DatabaseUnavailable, match="newer than this code"):
+        open_database(f"sqlite://{path}")
+
+
+def test_an_unreachable_or_unknown_database_is_one_line(tmp_path):
+    with pytest.raises(DatabaseUnavailable, match=r"cannot use the database postgresql://u:\*\*\*@127.0.0.1:9/x"):
+        from nanhai_qa.app.storage.database import PostgresDatabase
+
+        PostgresDatabase("postgresql://u:secret@127.0.0.1:9/x", timeout=2)
+    with pytest.raises(DatabaseUnavailable, match="must start with sqlite:/// or postgresql://"):
+        open_database("mysql://somewhere")

@@ -12,7 +12,16 @@ import pytest
 from nanhai_qa.app.prompts import prompt
 from nanhai_qa.app.storage.exchange_log import ExchangeLog
 from nanhai_qa.eval.server import LocalServer
-from tests.conftest import OUTPUT, STAFF, ask_in_page, client_of, open_page, server_with
+from tests.conftest import (
+    OUTPUT,
+    STAFF,
+    ask_in_page,
+    client_of,
+    open_page,
+    open_staff_desk,
+    server_with,
+    wait_for_staff_table,
+)
 
 
 @pytest.fixture(scope="module")
@@ -120,13 +129,8 @@ def test_staff_desk_lists_exchanges_with_checks_and_feedback_survives_restart(br
     page.wait_for_function("t => document.body.innerText.includes(t)", arg=prompt("staff_login_failed"),
                            timeout=20_000)
     assert page.locator("#staff-table").count() == 0 or not page.locator("#staff-table").is_visible()
-    page.fill("#staff-password :is(input, textarea)", STAFF["NANHAI_QA_STAFF__PASSWORD"])
-    page.click("#staff-login")
-    page.wait_for_selector("#staff-table", timeout=20_000)
-    page.wait_for_function(
-        "() => document.querySelector('#staff-table').innerText.includes('高企数量突破了多少家')", timeout=20_000
-    )
-    table = page.locator("#staff-table").inner_text()
+    open_staff_desk(page)
+    table = wait_for_staff_table(page, "高企数量突破了多少家")
     assert "✓ 1/1" in table and "👎" in table
     assert "2022年新认定了几家隐形冠军企业" in table
     assert table.index("高企数量突破了多少家") < table.index("2022年新认定了几家隐形冠军企业")  # newest first

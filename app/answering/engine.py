@@ -250,7 +250,7 @@ def build_retriever(
     )
     corpus, _ = open_index(
         settings.index_dir(), documents, embedder, retrieval.faiss(), retrieval.chunk_context,
-        log=log, progress=progress, rebuild=rebuild,
+        log=log, progress=progress, rebuild=rebuild, readonly=settings.storage.index_readonly and not rebuild,
     )
     tokenizer = JiebaTokenizer(quoted_terms(d.text for d in documents), cache_dir)
     return Retriever(corpus, embedder, tokenizer, retrieval.weights(), profile.expansions())
