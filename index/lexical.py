@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 import math
 import re
@@ -28,6 +30,7 @@ _WORD = re.compile(r"\w", re.UNICODE)
 QUOTED_TERM = re.compile(r"[“\"「『]([^”\"」』\n]{2,20})[”\"」』]")
 
 Tokenizer = Callable[[str], list[str]]
+DOCUMENT_FREQUENCY = "document_frequency.json"
 
 
 def quoted_terms(texts: Iterable[str]) -> set[str]:
@@ -53,6 +56,14 @@ class JiebaTokenizer:
         for word in self.user_words:
             self._jieba.add_word(word, freq=100_000)
 
+    @property
+    def id(self) -> str:
+        """jieba's version, the user words and the stopwords: what the words depend on."""
+        import jieba
+
+        words = "\n".join([*self.user_words, "|", *sorted(STOPWORDS)])
+        return f"jieba-{jieba.__version__}-{hashlib.sha1(words.encode()).hexdigest()[:12]}"
+
     def __call__(self, text: str) -> list[str]:
         words = self._jieba.cut_for_search(fold(text))
         return [w for w in (w.strip() for w in words) if w and _WORD.search(w) and w not in STOPWORDS]
@@ -67,20 +78,46 @@ class JiebaTokenizer:
         return [(w, tag) for w, tag in self._pos.cut(text) if w.strip()]
 
 
+def tokenizer_id(tokenizer: Tokenizer) -> str | None:
+    """What a tokenizer's words depend on, when it says (JiebaTokenizer does): a BM25 index
+    saved with one tokenizer is reused only with the same id."""
+    return getattr(tokenizer, "id", None)
+
+
 class BM25Index:
     """BM25 over sparse matrices (bm25s): every word's score for every chunk is computed at
     build time, so a query costs a few sparse-column sums. rank_bm25, used before, scored
-    each chunk in Python per query: 0.9 s at 1M chunks (README, "How cost grows")."""
+    each chunk in Python per query: 0.9 s at 1M chunks (README, "How cost grows").
+    Saved with the index and loaded at start, so a replica does not tokenize the corpus again."""
 
     def __init__(self, texts: list[str], tokenizer: Tokenizer) -> None:
         import bm25s
 
-        self.tokenizer = tokenizer
-        self._bm25 = bm25s.BM25(k1=1.5, b=0.75, method="robertson")  # rank_bm25's Okapi idf, negatives as 0
         tokenized = [tokenizer(t) for t in texts]
-        self._bm25.index(tokenized, show_progress=False)
-        self.size = len(texts)
-        self._document_frequency = Counter(w for words in tokenized for w in set(words))
+        bm25 = bm25s.BM25(k1=1.5, b=0.75, method="robertson")  # rank_bm25's Okapi idf, negatives as 0
+        bm25.index(tokenized, show_progress=False)
+        self._set(tokenizer, bm25, len(texts), Counter(w for words in tokenized for w in set(words)))
+
+    def _set(self, tokenizer: Tokenizer, bm25: object, size: int, document_frequency: Counter[str]) -> None:
+        self.tokenizer = tokenizer
+        self._bm25 = bm25
+        self.size = size
+        self._document_frequency = document_frequency
+
+    def save(self, folder: Path) -> None:
+        self._bm25.save(str(folder), show_progress=False)
+        counts = {"size": self.size, "document_frequency": self._document_frequency}
+        (folder / DOCUMENT_FREQUENCY).write_text(json.dumps(counts, ensure_ascii=False), encoding="utf-8")
+
+    @classmethod
+    def load(cls, folder: Path, tokenizer: Tokenizer) -> BM25Index:
+        import bm25s
+
+        counts = json.loads((folder / DOCUMENT_FREQUENCY).read_text(encoding="utf-8"))
+        index = cls.__new__(cls)
+        index._set(tokenizer, bm25s.BM25.load(str(folder), show_progress=False), counts["size"],
+                   Counter(counts["document_frequency"]))
+        return index
 
     @property
     def vocabulary(self) -> Collection[str]:

@@ -12,9 +12,9 @@ from nanhai_qa.ingest.patterns import HAN_CHAR, YEAR_WORD
 from .crosslingual import EnglishBridge
 from .dense import search_all
 from .embedder import Embedder
-from .lexical import BM25Index, JiebaTokenizer, Tokenizer, quoted_terms
+from .lexical import BM25Index, JiebaTokenizer, Tokenizer, quoted_terms, tokenizer_id
 from .options import RetrievalMode, choose
-from .store import CorpusIndex, embedding_text
+from .store import CorpusIndex, lexical_text
 from .text import fold
 
 
@@ -55,7 +55,9 @@ class Retriever:
         self.embedder = embedder
         self.tokenizer = tokenizer or JiebaTokenizer(quoted_terms(d.text for d in corpus.documents.values()))
         self.weights = weights or RetrievalWeights()
-        self.bm25 = BM25Index([_lexical_text(c) for c in corpus.chunks], self.tokenizer)
+        # The index's own BM25 when it was built with this tokenizer (saved with it), else built now.
+        same = corpus.bm25 is not None and corpus.manifest.get("lexical") == tokenizer_id(self.tokenizer)
+        self.bm25 = corpus.bm25 if same else BM25Index([lexical_text(c) for c in corpus.chunks], self.tokenizer)
         self.english = EnglishBridge(self.bm25.vocabulary)
         self._positions = {c.id: i for i, c in enumerate(corpus.chunks)}
 
@@ -117,11 +119,6 @@ class Retriever:
         i = self._positions[chunk.id]
         start, end = self.corpus.sentence_offsets[i], self.corpus.sentence_offsets[i + 1]
         return self.corpus.sentence_vectors[start:end]
-
-
-def _lexical_text(chunk: Chunk) -> str:
-    # The section name joins the chunk's words for BM25: a short tag, not the whole path.
-    return embedding_text(chunk, "section")
 
 
 def _top(values: np.ndarray, k: int) -> np.ndarray:

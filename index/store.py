@@ -1,8 +1,9 @@
 """Build the corpus index (embeddings, FAISS, BM25) and keep it in a cache directory.
 
 Files: `dense.faiss` (chunk vectors), `vectors.npz` (sentence and heading vectors),
-`chunks.json`, and `manifest.json` (source sha256, model id, chunker version and the
-sha256 of every file written). A stale manifest, or a missing, truncated or corrupt
+`chunks.json`, `bm25/` (the lexical index, when the tokenizer names itself), and
+`manifest.json` (source sha256, model id, chunker version, tokenizer and the sha256 of every
+file written). A stale manifest, or a missing, truncated or corrupt
 file, is reported in one line and rebuilt.
 """
 
@@ -24,15 +25,16 @@ from nanhai_qa.ingest.files import ManifestError, atomic_target, read_manifest, 
 
 from .dense import DEFAULT_FAISS, FaissParams, build_faiss
 from .embedder import Embedder
+from .lexical import BM25Index, Tokenizer, tokenizer_id
 from .options import ChunkContext, choose
 
-INDEX_FORMAT = "5"  # 5: the manifest records the FAISS parameters
+INDEX_FORMAT = "6"  # 5: the manifest records the FAISS parameters; 6: BM25 is saved
 # A byline ("文 / 珠江时报记者 黄婷") says who wrote the text only by its form; this tag
 # says it in words, so "谁写的？" finds it.
 KIND_TAGS = {"byline": "作者（谁写的、撰稿记者、来源报纸）："}
 SECTION_NUMBER = re.compile(r"^([(（][一二三四五六七八九十]+[)）]|\d{1,2}[\s、.．]|#+)\s*")
 FILES = ("dense.faiss", "vectors.npz", "chunks.json")
-CHANGED = {"sources": "source documents", "faiss": "FAISS parameters"}  # manifest keys, in words
+CHANGED = {"sources": "source documents", "faiss": "FAISS parameters", "lexical": "BM25 tokenizer"}  # in words
 
 
 @dataclass
@@ -47,6 +49,7 @@ class CorpusIndex:
     heading_vectors: np.ndarray  # embedding of each path's last heading
     chunk_heading: np.ndarray  # index into heading_names for each chunk, -1 when none
     manifest: dict
+    bm25: BM25Index | None = None  # built with the tokenizer the manifest names ("lexical")
 
 
 def section_name(heading: str) -> str:
@@ -66,6 +69,11 @@ def embedding_text(chunk: Chunk, context: ChunkContext | str = ChunkContext.PATH
     return prefix + KIND_TAGS.get(chunk.kind, "") + chunk.text
 
 
+def lexical_text(chunk: Chunk) -> str:
+    """What BM25 indexes: the section name joins the chunk's words, a short tag, not the whole path."""
+    return embedding_text(chunk, ChunkContext.SECTION)
+
+
 def embedded_texts(chunks: list[Chunk], headings: list[str], context: str) -> list[str]:
     """What the index embeds, in the order its vectors are kept: each chunk (with its
     context), each sentence, and the last part of each heading path."""
@@ -81,10 +89,12 @@ def build_index(
     documents: list[Document], embedder: Embedder, faiss_params: FaissParams = DEFAULT_FAISS,
     context: ChunkContext | str = ChunkContext.PATH,
     progress: Callable[[str, int, int], None] | None = None, known: dict[str, np.ndarray] | None = None,
+    tokenizer: Tokenizer | None = None,
 ) -> CorpusIndex:
-    """Embed the documents' chunks, sentences and headings. Texts found in `known` (the
-    vectors of the previous index, same model and settings) are not embedded again: changing
-    one document of many re-embeds only that document."""
+    """Embed the documents' chunks, sentences and headings, and index their words with BM25
+    when `tokenizer` names itself (JiebaTokenizer). Texts found in `known` (the vectors of the
+    previous index, same model and settings) are not embedded again: changing one document
+    of many re-embeds only that document."""
     chunks = [c for d in documents for c in d.chunks]
     headings = sorted({c.heading for c in chunks if c.heading_path})
     texts = embedded_texts(chunks, headings, context)
@@ -98,6 +108,7 @@ def build_index(
             progress("embedding", min(i + batch, len(missing)), len(missing))
     matrix = np.stack([vectors[t] for t in texts]).astype(np.float32) if texts else np.zeros((0, 1), np.float32)
     n, m = len(chunks), sum(len(c.sentences) for c in chunks)
+    lexical = tokenizer_id(tokenizer) if tokenizer else None
     heading_ids = {h: i for i, h in enumerate(headings)}
     return CorpusIndex(
         documents={d.id: d for d in documents},
@@ -111,9 +122,11 @@ def build_index(
         chunk_heading=np.array([heading_ids.get(c.heading, -1) for c in chunks], dtype=np.int64),
         manifest={
             "format": INDEX_FORMAT, "chunker_version": CHUNKER_VERSION, "model": embedder.model_id,
-            "faiss": asdict(faiss_params), "context": context, "sources": source_fingerprint(documents),
+            "faiss": asdict(faiss_params), "context": context, "lexical": lexical,
+            "sources": source_fingerprint(documents),
             "built": time.strftime("%Y-%m-%dT%H:%M:%S"), "chunks": n, "embedded": len(missing),
         },
+        bm25=BM25Index([lexical_text(c) for c in chunks], tokenizer) if lexical and tokenizer else None,
     )
 
 
@@ -131,6 +144,9 @@ def save_index(index: CorpusIndex, directory: Path) -> None:
             "headings": index.heading_names,
             "chunks": [asdict(c) for c in index.chunks],
         }, ensure_ascii=False))
+        if index.bm25 is not None:
+            (work / "bm25").mkdir()
+            index.bm25.save(work / "bm25")
         index.manifest = write_manifest(work, {k: v for k, v in index.manifest.items() if k != "files"})
 
 
@@ -144,16 +160,18 @@ class IndexUnavailable(Exception):
 
 def load_index(
     directory: Path, documents: list[Document], model_id: str, faiss_params: FaissParams, context: ChunkContext | str,
+    tokenizer: Tokenizer | None = None,
 ) -> CorpusIndex:
     manifest = _read_manifest(directory, verify=False)  # the cheap checks first
     expected = {
         "format": INDEX_FORMAT, "chunker_version": CHUNKER_VERSION, "model": model_id,
         "faiss": asdict(faiss_params), "context": context, "sources": source_fingerprint(documents),
+        "lexical": tokenizer_id(tokenizer) if tokenizer else None,
     }
     for key, value in expected.items():
         if manifest.get(key) != value:
             raise StaleIndex(f"the {CHANGED.get(key, key.replace('_', ' '))} changed")
-    return _read_files(directory, _read_manifest(directory), documents)
+    return _read_files(directory, _read_manifest(directory), documents, tokenizer)
 
 
 def _read_manifest(directory: Path, verify: bool = True) -> dict:
@@ -161,12 +179,15 @@ def _read_manifest(directory: Path, verify: bool = True) -> dict:
         manifest = read_manifest(directory, verify)
     except ManifestError as e:
         raise StaleIndex("no index built yet" if e.missing else f"index {e}") from None
-    if verify and set(manifest["files"]) != set(FILES):
+    if verify and not set(FILES) <= set(manifest["files"]):
         raise StaleIndex("the index manifest is damaged")
     return manifest
 
 
-def _read_files(directory: Path, manifest: dict, documents: list[Document]) -> CorpusIndex:
+def _read_files(
+    directory: Path, manifest: dict, documents: list[Document], tokenizer: Tokenizer | None = None,
+) -> CorpusIndex:
+    """The index's files; its BM25 too when `tokenizer` is given (the manifest has vouched for it)."""
     try:
         faiss_index = faiss.read_index(str(directory / "dense.faiss"))
         arrays = np.load(directory / "vectors.npz")
@@ -178,6 +199,7 @@ def _read_files(directory: Path, manifest: dict, documents: list[Document]) -> C
             sentence_offsets=arrays["sentence_offsets"], heading_names=stored["headings"],
             heading_vectors=arrays["heading_vectors"], chunk_heading=arrays["chunk_heading"],
             manifest=manifest,
+            bm25=BM25Index.load(directory / "bm25", tokenizer) if tokenizer and manifest.get("lexical") else None,
         )
     except Exception as e:  # any unreadable file means: rebuild
         raise StaleIndex(f"index files could not be read ({type(e).__name__})") from None
@@ -207,13 +229,14 @@ def open_index(
     directory: Path, documents: list[Document], embedder: Embedder, faiss_params: FaissParams = DEFAULT_FAISS,
     context: ChunkContext | str = ChunkContext.PATH, log: Callable[[str], None] = print,
     progress: Callable[[str, int, int], None] | None = None, rebuild: bool = False, readonly: bool = False,
+    tokenizer: Tokenizer | None = None,
 ) -> tuple[CorpusIndex, bool]:
     """Load the cached index, or build and save it; returns (index, was_built). `readonly`
     (a replica serving an index built once by `nanhai-qa index`) never builds: a missing,
     stale or damaged index raises IndexUnavailable instead."""
     if not rebuild:
         try:
-            return load_index(directory, documents, embedder.model_id, faiss_params, context), False
+            return load_index(directory, documents, embedder.model_id, faiss_params, context, tokenizer), False
         except StaleIndex as e:
             if readonly:
                 raise IndexUnavailable(
@@ -222,7 +245,7 @@ def open_index(
                 ) from None
             log(f"Index at {directory}: {e}; rebuilding.")
     known = {} if rebuild else known_vectors(directory, embedder.model_id, context)
-    index = build_index(documents, embedder, faiss_params, context, progress, known)
+    index = build_index(documents, embedder, faiss_params, context, progress, known, tokenizer)
     if known:
         log(f"Index at {directory}: {index.manifest['embedded']} new or changed texts embedded, the rest kept.")
     try:

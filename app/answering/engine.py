@@ -248,11 +248,12 @@ def build_retriever(
     embedder = load_embedder(
         retrieval.embedding_model, cache_dir, retrieval.offline, log=log, runtime=retrieval.embedding_runtime
     )
+    tokenizer = JiebaTokenizer(quoted_terms(d.text for d in documents), cache_dir)
     corpus, _ = open_index(
         settings.index_dir(), documents, embedder, retrieval.faiss(), retrieval.chunk_context,
         log=log, progress=progress, rebuild=rebuild, readonly=settings.storage.index_readonly and not rebuild,
+        tokenizer=tokenizer,
     )
-    tokenizer = JiebaTokenizer(quoted_terms(d.text for d in documents), cache_dir)
     return Retriever(corpus, embedder, tokenizer, retrieval.weights(), profile.expansions())
 
 

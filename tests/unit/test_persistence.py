@@ -11,7 +11,7 @@ import faiss
 import numpy as np
 import pytest
 
-from nanhai_qa.index import FaissKind, FaissParams, open_index
+from nanhai_qa.index import FaissKind, FaissParams, JiebaTokenizer, Retriever, open_index, quoted_terms
 from nanhai_qa.index.dense import build_faiss, search_all
 from nanhai_qa.ingest.files import ManifestError, atomic_target, read_manifest, write_manifest
 from nanhai_qa.ingest.structure import chunk_document
@@ -137,3 +137,21 @@ def test_atomic_target_keeps_the_old_folder_when_writing_fails(tmp_path):
     with atomic_target(tmp_path / "file.bin") as partial:  # a file works the same way
         partial.write_bytes(b"whole")
     assert (tmp_path / "file.bin").read_bytes() == b"whole"
+
+
+def test_bm25_is_saved_with_the_index_and_loaded_at_start(tmp_path, article):
+    tokenizer = JiebaTokenizer(quoted_terms([article.text]))
+    directory = tmp_path / "index"
+    built, _ = open_index(directory, [article], HashingEmbedder(), tokenizer=tokenizer, log=lambda m: None)
+    assert built.manifest["lexical"] == tokenizer.id and "bm25/document_frequency.json" in built.manifest["files"]
+    loaded, rebuilt = open_index(directory, [article], HashingEmbedder(), tokenizer=tokenizer, log=lambda m: None)
+    assert not rebuilt and loaded.bm25 is not None
+    words = tokenizer("新认定了几家隐形冠军企业")
+    assert np.array_equal(loaded.bm25.scores(words), built.bm25.scores(words))
+    assert loaded.bm25.idf("企业") == built.bm25.idf("企业") and loaded.bm25.scores(words).max() > 0
+    assert Retriever(loaded, HashingEmbedder(), tokenizer).bm25 is loaded.bm25  # not tokenized again
+
+    log: list[str] = []
+    other = JiebaTokenizer(["一个别的词"])
+    _, rebuilt = open_index(directory, [article], HashingEmbedder(), tokenizer=other, log=log.append)
+    assert rebuilt and "the BM25 tokenizer changed" in log[0]
