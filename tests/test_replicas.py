@@ -55,7 +55,9 @@ def serve_read_only(cache_dir, corpus, tmp_path) -> subprocess.CompletedProcess:
     )
 
 
-def test_a_read_only_replica_without_a_current_index_stops_in_one_line(tmp_path):
+def test_a_read_only_replica_without_a_current_index_stops_in_one_line(engine, tmp_path):
+    """It stops at start, in one line, when its cache holds no index or one of another text.
+    The converted model is copied from the test cache, which the engine fixture filled."""
     corpus = tmp_path / "nanhai-2023.txt"
     shutil.copy(DEFAULT_CORPUS, corpus)
     empty = serve_read_only(tmp_path / "empty-cache", corpus, tmp_path)
