@@ -56,7 +56,7 @@ class ChatService:
         self.engine = engine
         self.log = log
         self.limiter = limiter or RateLimiter(0, 1)  # questions per client
-        self.login_limiter = login_limiter or RateLimiter(0, 1)  # staff login attempts per client
+        self.login_limiter = login_limiter  # staff login attempts per client (None: the desk's own)
         self.generative = engine.generator is not engine.extractive
         corpus = engine.retriever.corpus
         self.catalog: dict[str, Document] = corpus.documents

@@ -17,7 +17,7 @@ from pathlib import Path
 import gradio as gr
 
 from nanhai_qa.app.prompts import render
-from nanhai_qa.app.ratelimit import client_address
+from nanhai_qa.app.ratelimit import RateLimiter, client_address
 from nanhai_qa.app.service import ChatService
 from nanhai_qa.app.settings import StaffSettings
 from nanhai_qa.app.storage.exchange_log import Exchange
@@ -95,7 +95,9 @@ def export(exchanges: list[Exchange], directory: Path) -> tuple[str, str]:
 def build_staff_tab(service: ChatService, staff: StaffSettings, exports_dir: Path) -> None:
     user = staff.user or ""
     password = staff.password.get_secret_value() if staff.password else ""
-
+    # Each login attempt takes a token: `login_attempts` per quarter of an hour per client,
+    # kept with the service's other limits when it has one (shared by replicas), else here.
+    login_limiter = service.login_limiter or RateLimiter(staff.login_attempts / 15, staff.login_attempts)
 
     def authorised(logged_in: bool) -> None:
         if not logged_in:
@@ -124,7 +126,7 @@ def build_staff_tab(service: ChatService, staff: StaffSettings, exports_dir: Pat
                 files = gr.File(label="导出文件", file_count="multiple")
 
         def do_login(given_user: str, given_password: str, request: gr.Request) -> tuple:
-            wait = service.login_limiter.wait_seconds(client_address(request))
+            wait = login_limiter.wait_seconds(client_address(request))
             if wait:
                 return False, gr.update(), gr.update(visible=False), render("staff_login_limited",
                                                                             minutes=math.ceil(wait / 60))
