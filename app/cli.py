@@ -210,7 +210,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     log = ExchangeLog(database, settings.fingerprint(), prompts_version())
     service = ChatService(engine, log, limiter, login_limiter)
     _log(f"Ready: http://{server.host}:{server.port}  (staff desk {'on' if settings.staff.enabled() else 'off'})")
-    launch(build_app(service, settings), settings)
+    launch(build_app(service, settings), service, settings)
     return 0
 
 

@@ -25,6 +25,7 @@ import sys
 import tempfile
 import threading
 import time
+import urllib.request
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -49,14 +50,29 @@ class Tally:
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
+class JsonClient:
+    """POST /v1/ask: one stateless request per question (what a proxy may send to any replica)."""
+
+    def __init__(self, url: str, address: str) -> None:
+        self.url, self.address = url.rstrip("/") + "/v1/ask", address
+
+    def predict(self, question: str, history: list, api_name: str = "/ask") -> dict:
+        body = json.dumps({"question": question, "history": history}).encode()
+        headers = {"Content-Type": "application/json", "X-Forwarded-For": self.address}
+        with urllib.request.urlopen(urllib.request.Request(self.url, body, headers), timeout=120) as response:
+            return json.loads(response.read())
+
+
 def resident(number: int, url: str, items: list[dict], deadline: float, think: tuple[float, float],
-             tally: Tally, rate_message: str) -> None:
+             tally: Tally, rate_message: str, via: str = "gradio") -> None:
     from gradio_client import Client
 
     rng = random.Random(number)
     time.sleep(rng.uniform(0, think[1]))  # residents arrive over the first pause, not all in one instant
+    address = f"10.0.{number // 250}.{number % 250 + 1}"
     try:
-        client = Client(url, verbose=False, headers={"X-Forwarded-For": f"10.0.{number // 250}.{number % 250 + 1}"})
+        client = JsonClient(url, address) if via == "json" else Client(
+            url, verbose=False, headers={"X-Forwarded-For": address})
     except Exception as e:  # noqa: BLE001 - every failure is counted and reported
         with tally.lock:
             tally.errors.append(f"connect: {type(e).__name__}: {e}")
@@ -121,6 +137,8 @@ def main() -> int:
     parser.add_argument("--no-rate-limit", action="store_true", help="start the server without the rate limit")
     parser.add_argument("--processes", type=int, default=4, help="worker processes the residents are spread over")
     parser.add_argument("--json", type=Path, help="also write the figures here")
+    parser.add_argument("--via", choices=["gradio", "json"], default="gradio",
+                        help="gradio_client's /ask (default), or plain POST /v1/ask")
     args = parser.parse_args()
     if not (1 <= args.users <= MAX_USERS and 0 < args.seconds <= MAX_SECONDS and 1 <= args.processes <= 16):
         parser.error(f"--users must be 1…{MAX_USERS}, --seconds at most {MAX_SECONDS}, --processes 1…16")
@@ -150,11 +168,12 @@ def main() -> int:
 
 
 def residents(numbers: list[int], url: str, items: list[dict], deadline: float, think: tuple[float, float],
-              rate_message: str) -> dict:
+              rate_message: str, via: str) -> dict:
     """One worker process's residents, each in a thread; returns what they saw and its CPU time."""
     tally = Tally()
     threads = [
-        threading.Thread(target=resident, args=(n, url, items, deadline, think, tally, rate_message), daemon=True)
+        threading.Thread(target=resident, args=(n, url, items, deadline, think, tally, rate_message, via),
+                         daemon=True)
         for n in numbers
     ]
     for thread in threads:
@@ -178,7 +197,7 @@ def run(url: str, pid: int | None, items: list[dict], args: argparse.Namespace, 
     shares = [list(range(args.users))[i :: args.processes] for i in range(args.processes)]
     with ProcessPoolExecutor(max_workers=args.processes) as pool:
         seen = list(pool.map(residents, *zip(*[
-            (share, url, items, deadline, tuple(args.think), rate_message) for share in shares if share
+            (share, url, items, deadline, tuple(args.think), rate_message, args.via) for share in shares if share
         ], strict=True)))
     elapsed = time.time() - started
     stop.set()
@@ -187,7 +206,7 @@ def run(url: str, pid: int | None, items: list[dict], args: argparse.Namespace, 
     errors = [e for part in seen for e in part["errors"]]
     latencies = np.array(answered or [0.0])
     return {
-        "users": args.users, "seconds": round(elapsed, 1), "think_s": list(args.think),
+        "users": args.users, "via": args.via, "seconds": round(elapsed, 1), "think_s": list(args.think),
         "answers": len(answered), "throughput_per_s": round(len(answered) / elapsed, 2),
         "latency_ms": {f"p{q}": round(float(np.percentile(latencies, q)), 1) for q in (50, 95, 99)},
         "errors": len(errors), "error_examples": sorted(set(errors))[:5],
@@ -204,7 +223,8 @@ def run(url: str, pid: int | None, items: list[dict], args: argparse.Namespace, 
 
 def print_figures(f: dict) -> None:
     latency = f["latency_ms"]
-    print(f"{f['users']} residents for {f['seconds']} s (reading {f['think_s'][0]}–{f['think_s'][1]} s)")
+    print(f"{f['users']} residents for {f['seconds']} s (reading {f['think_s'][0]}–{f['think_s'][1]} s, "
+          f"asking through {'POST /v1/ask' if f['via'] == 'json' else 'gradio_client'})")
     print(f"answers {f['answers']}  throughput {f['throughput_per_s']}/s  "
           f"latency p50 {latency['p50']} ms  p95 {latency['p95']} ms  p99 {latency['p99']} ms")
     print(f"errors {f['errors']}  refused {f['refused']}  rate-limited {f['rate_limited']}  "

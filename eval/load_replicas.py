@@ -17,6 +17,7 @@ Exit status 1 when a check fails."""
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
 import re
@@ -39,7 +40,7 @@ REPLICAS = 3
 def nginx_config(runtime: Path, port: int, replica_ports: list[int]) -> Path:
     """deploy/nginx.conf inside a minimal main context, listening on loopback, pointing at the replicas."""
     site = NGINX_CONF.read_text(encoding="utf-8")
-    servers = iter(replica_ports)
+    servers = itertools.cycle(replica_ports)  # each upstream lists the replicas in the same order
     site = re.sub(r"server 127\.0\.0\.1:\d+", lambda m: f"server 127.0.0.1:{next(servers)}", site)
     site = site.replace("listen 80;", f"listen 127.0.0.1:{port};")
     temp = "\n".join(f"    {kind}_temp_path {runtime / kind};" for kind in ("client_body", "proxy", "fastcgi", "uwsgi",
@@ -105,6 +106,8 @@ def main() -> int:
     parser.add_argument("--think", type=float, nargs=2, default=[2.0, 8.0], metavar=("MIN", "MAX"))
     parser.add_argument("--processes", type=int, default=4)
     parser.add_argument("--json", type=Path, help="also write the figures here")
+    parser.add_argument("--via", choices=["json", "gradio"], default="json",
+                        help="plain POST /v1/ask, sent to any replica (default), or gradio_client's /ask (sticky)")
     args = parser.parse_args()
     if not (1 <= args.users <= 200 and 0 < args.seconds <= 300):
         parser.error("--users must be 1…200 and --seconds at most 300")

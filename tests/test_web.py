@@ -3,8 +3,11 @@ gradio_client and by a real Chromium through Playwright."""
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Iterator
 
 import pytest
@@ -171,3 +174,25 @@ def test_browser_lists_documents_and_opens_a_cited_pdf_at_its_page(browser, tmp_
         page.close()
     finally:
         server.stop()
+
+
+def test_plain_json_ask_answers_from_any_replica(public_server, article):
+    """POST /v1/ask: one stateless request per question, the same object as `ask --json`, plus its exchange id."""
+    def post(body: bytes) -> tuple[int, dict]:
+        request = urllib.request.Request(f"{public_server.url}/v1/ask", body, {"Content-Type": "application/json"})
+        try:
+            with urllib.request.urlopen(request, timeout=60) as response:
+                return response.status, json.loads(response.read())
+        except urllib.error.HTTPError as e:
+            return e.code, json.loads(e.read())
+
+    status, reply = post(json.dumps({"question": "高企数量突破了多少家？"}).encode())
+    assert status == 200 and "3600家" in reply["answer"] and isinstance(reply["exchange"], int)
+    assert all(article.text[c["start"] : c["end"]] == c["quote"] for c in reply["citations"])
+    history = [{"role": "user", "content": "今年教育方面有什么计划？"}, {"role": "assistant", "content": "…"}]
+    status, reply = post(json.dumps({"question": "那医疗呢？", "history": history}).encode())
+    assert status == 200 and "医" in reply["query"]
+    status, reply = post(json.dumps({"question": "x", "history": "not a list"}).encode())
+    assert status == 200 and reply["error"] and not reply["citations"]
+    status, reply = post(b"[1, 2]")
+    assert status == 422 and reply["detail"]
