@@ -71,8 +71,10 @@ def new_database(cluster: TemporaryPostgres, name: str) -> str:
     return cluster.url.rsplit("/", 1)[0] + "/" + name
 
 
-def start_replicas(count: int, folder: Path, database_url: str) -> list[LocalServer]:
+def start_replicas(count: int, folder: Path, database_url: str, rate_limit: bool = True) -> list[LocalServer]:
     env = {"NANHAI_QA_STORAGE__DATABASE_URL": database_url, "NANHAI_QA_STORAGE__INDEX_READONLY": "true"}
+    if not rate_limit:
+        env["NANHAI_QA_SERVER__RATE_LIMIT_PER_MINUTE"] = "0"
     replicas = [LocalServer(folder / f"replica-{n}", env) for n in range(count)]
     threads = [threading.Thread(target=r.start) for r in replicas]  # they load the model side by side
     for thread in threads:
@@ -108,6 +110,7 @@ def main() -> int:
     parser.add_argument("--json", type=Path, help="also write the figures here")
     parser.add_argument("--via", choices=["json", "gradio"], default="json",
                         help="plain POST /v1/ask, sent to any replica (default), or gradio_client's /ask (sticky)")
+    parser.add_argument("--no-rate-limit", action="store_true", help="the replicas without the app's limit")
     args = parser.parse_args()
     if not (1 <= args.users <= 200 and 0 < args.seconds <= 300):
         parser.error("--users must be 1…200 and --seconds at most 300")
@@ -126,7 +129,7 @@ def main() -> int:
         folder = Path(work)
         print("1. one replica alone …", file=sys.stderr, flush=True)
         single_url = new_database(cluster, "single")
-        (single,) = start_replicas(1, folder / "single", single_url)
+        (single,) = start_replicas(1, folder / "single", single_url, not args.no_rate_limit)
         try:
             results["one replica"] = run(single.url, single.pid, items, args, rate_message)
         finally:
@@ -136,7 +139,7 @@ def main() -> int:
         for phase, kill in (("three replicas behind nginx", False), ("… one killed half way", True)):
             print(f"{len(results) + 1}. {phase} …", file=sys.stderr, flush=True)
             database_url = new_database(cluster, f"replicas_{len(results)}")
-            replicas = start_replicas(REPLICAS, folder / f"phase-{len(results)}", database_url)
+            replicas = start_replicas(REPLICAS, folder / f"phase-{len(results)}", database_url, not args.no_rate_limit)
             runtime = folder / f"nginx-{len(results)}"
             runtime.mkdir()
             proxy_port = free_port()
