@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 import sqlite3
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -62,7 +62,7 @@ class Connection(Protocol):
 class Database(Protocol):
     url: str  # without any password
 
-    def transaction(self) -> Any:
+    def transaction(self) -> AbstractContextManager[Connection]:
         """A context manager giving a Connection whose work is committed when the block ends
         without error (durably: before the caller goes on), rolled back otherwise."""
 

@@ -7,8 +7,8 @@ from collections.abc import Iterator
 from typing import Annotated
 
 import gradio as gr
-import uvicorn
-from fastapi import Body, FastAPI, Request
+from fastapi import Body, Request
+from fastapi.routing import APIRoute
 
 from nanhai_qa.app.prompts import prompt, render
 from nanhai_qa.app.ratelimit import client_address
@@ -119,13 +119,14 @@ def launch(app: gr.Blocks, service: ChatService, settings: Settings) -> None:
     """Serves the page and its Gradio API, and `POST /v1/ask`: one stateless JSON request per
     question ({"question": …, "history": […]} → the `ask --json` object), which a proxy may send
     to any replica. (A Gradio API call is two requests, join and result, that must reach one.)"""
-    server = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
 
-    @server.post("/v1/ask")
     def ask(request: Request, body: Annotated[dict, Body()]) -> dict:
+        # The client's address: uvicorn takes it from X-Forwarded-For when the proxy is trusted
+        # (loopback, or FORWARDED_ALLOW_IPS), so the rate limit and the log see the resident.
         return service.ask_json(body.get("question"), body.get("history"), client_address(request))
 
-    gr.mount_gradio_app(server, app, path="/", head=CLICK_SCRIPT, css=CSS, show_error=False, footer_links=["api"])
-    # uvicorn takes the client's address from X-Forwarded-For when the proxy is trusted
-    # (loopback, or FORWARDED_ALLOW_IPS): the rate limit and the log see the resident.
-    uvicorn.run(server, host=settings.server.host, port=settings.server.port, log_level="warning")
+    app.launch(
+        server_name=settings.server.host, server_port=settings.server.port, head=CLICK_SCRIPT, css=CSS,
+        show_error=False, footer_links=["api"], quiet=False,
+        app_kwargs={"routes": [APIRoute("/v1/ask", ask, methods=["POST"])]},
+    )
