@@ -55,6 +55,19 @@ class RateLimiter:
                 del self._buckets[client]
 
 
+# One atomic upsert takes a token: `available` is the bucket refilled since its last use, at most the burst.
+_REFILLED = "(rate_buckets.tokens + (excluded.at - rate_buckets.at) * ?)"
+_AVAILABLE = f"CASE WHEN {_REFILLED} < ? THEN {_REFILLED} ELSE ? END"  # rate, burst, rate, burst
+TAKE_TOKEN = (
+    "INSERT INTO rate_buckets (name, client, tokens, at, allowed) VALUES (?, ?, ?, ?, 1)"
+    " ON CONFLICT (name, client) DO UPDATE SET"
+    f" tokens = CASE WHEN {_AVAILABLE} >= 1 THEN {_AVAILABLE} - 1 ELSE {_AVAILABLE} END,"
+    f" allowed = CASE WHEN {_AVAILABLE} >= 1 THEN 1 ELSE 0 END,"
+    " at = excluded.at"
+    " RETURNING tokens, allowed"
+)
+
+
 class SharedRateLimiter:
     """The same token bucket, kept in the database the replicas share, so a client's limit
     holds across them. Each request is one atomic upsert: concurrent requests from any
@@ -72,20 +85,10 @@ class SharedRateLimiter:
     def wait_seconds(self, client: str) -> float:
         if self.rate <= 0:
             return 0.0
-        refilled = "(rate_buckets.tokens + (excluded.at - rate_buckets.at) * ?)"
-        available = f"CASE WHEN {refilled} < ? THEN {refilled} ELSE ? END"
-        sql = (
-            "INSERT INTO rate_buckets (name, client, tokens, at, allowed) VALUES (?, ?, ?, ?, 1)"
-            " ON CONFLICT (name, client) DO UPDATE SET"
-            f" tokens = CASE WHEN {available} >= 1 THEN {available} - 1 ELSE {available} END,"
-            f" allowed = CASE WHEN {available} >= 1 THEN 1 ELSE 0 END,"
-            " at = excluded.at"
-            " RETURNING tokens, allowed"
-        )
         bounds = (self.rate, self.burst, self.rate, self.burst)  # one `available`
         params = (self.name, client, self.burst - 1, self.clock(), *bounds * 4)
         with self.database.transaction() as db:
-            row = db.execute(sql, params).fetchone()
+            row = db.execute(TAKE_TOKEN, params).fetchone()
         return 0.0 if row["allowed"] else (1 - row["tokens"]) / self.rate
 
 

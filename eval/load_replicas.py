@@ -63,14 +63,6 @@ def exchange_ids(url: str) -> list[int]:
         return [row[0] for row in connection.execute("SELECT id FROM exchanges")]
 
 
-def new_database(cluster: TemporaryPostgres, name: str) -> str:
-    import psycopg
-
-    with psycopg.connect(cluster.url, autocommit=True) as connection:
-        connection.execute(f"CREATE DATABASE {name}")
-    return cluster.url.rsplit("/", 1)[0] + "/" + name
-
-
 def start_replicas(count: int, folder: Path, database_url: str, rate_limit: bool = True) -> list[LocalServer]:
     env = {"NANHAI_QA_STORAGE__DATABASE_URL": database_url, "NANHAI_QA_STORAGE__INDEX_READONLY": "true"}
     if not rate_limit:
@@ -128,7 +120,7 @@ def main() -> int:
     with TemporaryPostgres() as cluster, tempfile.TemporaryDirectory(prefix="nanhai-replicas-") as work:
         folder = Path(work)
         print("1. one replica alone …", file=sys.stderr, flush=True)
-        single_url = new_database(cluster, "single")
+        single_url = cluster.new_database()
         (single,) = start_replicas(1, folder / "single", single_url, not args.no_rate_limit)
         try:
             results["one replica"] = run(single.url, single.pid, items, args, rate_message)
@@ -138,7 +130,7 @@ def main() -> int:
 
         for phase, kill in (("three replicas behind nginx", False), ("… one killed half way", True)):
             print(f"{len(results) + 1}. {phase} …", file=sys.stderr, flush=True)
-            database_url = new_database(cluster, f"replicas_{len(results)}")
+            database_url = cluster.new_database()
             replicas = start_replicas(REPLICAS, folder / f"phase-{len(results)}", database_url, not args.no_rate_limit)
             runtime = folder / f"nginx-{len(results)}"
             runtime.mkdir()

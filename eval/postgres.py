@@ -10,6 +10,7 @@ import os
 import shutil
 import subprocess
 import tempfile
+import uuid
 from pathlib import Path
 
 from .server import free_port
@@ -53,6 +54,15 @@ class TemporaryPostgres:
         self._as_user = as_user
         self.url = f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
         return self
+
+    def new_database(self) -> str:
+        """The URL of a new, empty database in this cluster."""
+        import psycopg
+
+        name = f"db_{uuid.uuid4().hex[:12]}"
+        with psycopg.connect(self.url, autocommit=True) as connection:
+            connection.execute(f"CREATE DATABASE {name}")
+        return self.url.rsplit("/", 1)[0] + "/" + name
 
     def __exit__(self, *exc: object) -> None:
         if self.folder is None:

@@ -10,6 +10,7 @@ import re
 import threading
 from collections import Counter
 from collections.abc import Callable, Collection, Iterable
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -56,7 +57,7 @@ class JiebaTokenizer:
         for word in self.user_words:
             self._jieba.add_word(word, freq=100_000)
 
-    @property
+    @cached_property
     def id(self) -> str:
         """jieba's version, the user words and the stopwords: what the words depend on."""
         import jieba

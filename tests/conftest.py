@@ -54,20 +54,10 @@ def postgres():
         cluster = TemporaryPostgres().__enter__()
     except PostgresMissing as e:
         pytest.fail(str(e))
-    yield cluster
-    cluster.__exit__()
-
-
-def new_postgres_database(cluster) -> str:
-    """The URL of a new, empty database in `cluster`."""
-    import uuid
-
-    import psycopg
-
-    name = f"test_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(cluster.url, autocommit=True) as connection:
-        connection.execute(f"CREATE DATABASE {name}")
-    return cluster.url.rsplit("/", 1)[0] + "/" + name
+    try:
+        yield cluster
+    finally:  # stopped and removed at the end of the session
+        cluster.__exit__()
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -75,7 +65,7 @@ def database_url(request, tmp_path) -> str:
     """An empty exchange-log database of each kind."""
     if request.param == "sqlite":
         return f"sqlite://{tmp_path / 'log.sqlite3'}"
-    return new_postgres_database(request.getfixturevalue("postgres"))
+    return request.getfixturevalue("postgres").new_database()
 
 
 # The app as a separate server process, and a real browser (tests/test_web.py, tests/test_faults.py).

@@ -59,9 +59,7 @@ def test_citation_checks_and_exports(tmp_path, database_url, engine):
 
 
 def test_two_replicas_on_one_database_see_each_others_exchanges(postgres, engine):
-    from tests.conftest import new_postgres_database
-
-    url = new_postgres_database(postgres)
+    url = postgres.new_database()
     first, second = ExchangeLog(open_database(url)), ExchangeLog(open_database(url))  # one per replica
     sources = dict(engine.retriever.corpus.manifest["sources"])
     texts = {d.id: d.text for d in engine.retriever.corpus.documents.values()}

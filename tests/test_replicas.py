@@ -18,7 +18,6 @@ from tests.conftest import (
     STAFF,
     TEST_CACHE,
     client_of,
-    new_postgres_database,
     open_page,
     open_staff_desk,
     server_with,
@@ -28,7 +27,7 @@ from tests.conftest import (
 
 def test_two_replicas_share_one_postgresql_log(browser, postgres, engine, tmp_path):
     """Both replicas serve the test cache's index read-only (the engine fixture built it)."""
-    env = {**STAFF, "NANHAI_QA_STORAGE__DATABASE_URL": new_postgres_database(postgres),
+    env = {**STAFF, "NANHAI_QA_STORAGE__DATABASE_URL": postgres.new_database(),
            "NANHAI_QA_STORAGE__INDEX_READONLY": "true"}
     replicas = [server_with(tmp_path / name, env).start() for name in ("a", "b")]
     try:
@@ -80,7 +79,7 @@ def test_a_read_only_replica_without_a_current_index_stops_in_one_line(engine, t
 
 
 def test_a_clients_limit_holds_across_replicas(postgres, tmp_path):
-    url = new_postgres_database(postgres)
+    url = postgres.new_database()
     now = [1_000.0]
     replicas = [SharedRateLimiter(open_database(url, pool_size=8), "questions", per_minute=6, burst=3,
                                   clock=lambda: now[0]) for _ in range(2)]

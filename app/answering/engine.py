@@ -10,6 +10,7 @@ import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from functools import cached_property
 from pathlib import Path
 from typing import Protocol
 
@@ -223,16 +224,19 @@ class AnswerEngine:
         quoted = sorted(quoted_terms([folded_question]), key=len, reverse=True)
         return next((t for t in quoted if t in self.folded_text), None)
 
+    @cached_property
+    def _folded_sentences(self) -> list[tuple[Chunk, Span, str]]:
+        """Every sentence of the corpus with its folded text, folded once (on the first definition question)."""
+        return [(c, s, fold(s.text)) for c in self.retriever.corpus.chunks for s in c.sentences]
+
     def _unexplained_mentions(self, term: str) -> list[tuple[Chunk, Span]]:
         """The sentences mentioning `term`, or [] when one of them explains it."""
         term = fold(term)
-        mentions = [
-            (c, s) for c in self.retriever.corpus.chunks for s in c.sentences if term in fold(s.text)
-        ]
+        mentions = [(c, s, folded) for c, s, folded in self._folded_sentences if term in folded]
         explains = re.compile(re.escape(term) + r"[^，。；！？]{0,12}?[”」』\"]?\s*(" + DEFINES + ")")
-        if any(explains.search(fold(s.text)) for _, s in mentions):
+        if any(explains.search(folded) for _, _, folded in mentions):
             return []
-        return mentions
+        return [(c, s) for c, s, _ in mentions]
 
 
 def build_retriever(
