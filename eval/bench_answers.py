@@ -28,7 +28,7 @@ from nanhai_qa.app.profile import CorpusProfile
 from nanhai_qa.app.settings import Settings
 from nanhai_qa.index import load_embedder
 
-from .metrics import figures, load_items, normalise
+from .metrics import figures, load_items, normalise, percentile
 from .mrc import DATASETS, MrcQuestion, corpus, english_questions, in_english
 from .runner import EVAL_SET, run
 from .scorer_data import article_split, retriever_for
@@ -55,11 +55,6 @@ class Row:
     p50_ms: float
     p95_ms: float
     calibration_error: float | None = None
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else 0.0
 
 
 def expected_calibration_error(probabilities: list[float], outcomes: list[bool], bins: int = 10) -> float:

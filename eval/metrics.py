@@ -108,13 +108,41 @@ def share(values: list[bool]) -> float | None:
     return sum(values) / len(values) if values else None
 
 
+def percentile(values: list[float], q: float) -> float | None:
+    """The q-th quantile by nearest rank (p50 is the median)."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    return statistics.median(ordered) if q == 0.5 else ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def generation_figures(results: list[ItemResult]) -> dict[str, float | None]:
+    """How a generative backend fared where it wrote (items the scorer did not refuse first):
+    the share of its sentences dropped as unverified, how often nothing verified (the extractive
+    answer stood in) or it refused, and its timings on those items only."""
+    wrote = [r for r in results if r.output.get("verified") is not None]
+    sentences = [v for r in wrote for v in r.output["verified"]]
+    first_tokens = [r.output["first_token_ms"] for r in wrote]
+    latencies = [r.output["latency_ms"] for r in wrote]
+    return {
+        "generated_items": len(wrote),
+        "unverified_share": share([not v for v in sentences]),
+        "fallback_share": share([not r.refused and not any(r.output["verified"]) for r in wrote]),
+        "model_refusal_share": share([not r.output["verified"] for r in wrote]),
+        "first_token_p50_ms": percentile(first_tokens, 0.5),
+        "first_token_p95_ms": percentile(first_tokens, 0.95),
+        "latency_p50_ms": percentile(latencies, 0.5),
+        "latency_p95_ms": percentile(latencies, 0.95),
+    }
+
+
 def figures(results: list[ItemResult]) -> dict[str, float | None]:
     """The report's figures for a set of results (None when a figure has no items)."""
     answerable = [r for r in results if r.item["answerable"]]
     unanswerable = [r for r in results if not r.item["answerable"]]
     ranks = [r.rank for r in answerable]
-    latencies = sorted(r.output.get("latency_ms", 0.0) for r in results)
-    first_tokens = sorted(r.output.get("first_token_ms", r.output.get("latency_ms", 0.0)) for r in results)
+    latencies = [r.output.get("latency_ms", 0.0) for r in results]
+    first_tokens = [r.output.get("first_token_ms", r.output.get("latency_ms", 0.0)) for r in results]
     citations = sum(r.citations for r in results)
     return {
         "items": len(results),
@@ -128,7 +156,8 @@ def figures(results: list[ItemResult]) -> dict[str, float | None]:
         "verbatim_rate": sum(r.verbatim_citations for r in results) / citations if citations else None,
         "refusal_recall": share([r.refused for r in unanswerable]),
         "false_refusal_rate": share([r.refused for r in answerable]),
-        "latency_p50_ms": statistics.median(latencies) if latencies else None,
-        "latency_p95_ms": latencies[min(len(latencies) - 1, int(0.95 * len(latencies)))] if latencies else None,
-        "first_token_p50_ms": statistics.median(first_tokens) if first_tokens else None,
+        "latency_p50_ms": percentile(latencies, 0.5),
+        "latency_p95_ms": percentile(latencies, 0.95),
+        "first_token_p50_ms": percentile(first_tokens, 0.5),
+        "first_token_p95_ms": percentile(first_tokens, 0.95),
     }

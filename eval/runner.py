@@ -36,7 +36,7 @@ def run(
 ) -> list[ItemResult]:
     corpus = engine.retriever.corpus
     sources = {d.id: d.text for d in corpus.documents.values()}
-    engine.warm_up()  # one-off costs (first torch call, jieba) are not an answer's latency
+    engine.warm_up(generator)  # one-off costs (first torch call, jieba, a model's first run) are not an answer's
     results = []
     for item in tqdm(items, desc=label, unit="q", file=sys.stderr, disable=not progress):
         answer = engine.answer(item["question"], parse_history(item.get("history")), generator=generator, mode=mode)

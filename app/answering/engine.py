@@ -146,10 +146,10 @@ class AnswerEngine:
         answer.latency_ms = (time.perf_counter() - started) * 1000
         return answer
 
-    def warm_up(self) -> None:
-        """Answers one question so that lazily loaded parts (jieba's dictionary, about 1 s)
-        are ready before the first resident asks."""
-        self.answer(self.profile.warm_up or prompt("warm_up_question"))
+    def warm_up(self, generator: Generator | None = None) -> None:
+        """Answers one question so that lazily loaded parts (jieba's dictionary, about 1 s; a
+        language model's first run and its instructions) are ready before the first resident asks."""
+        self.answer(self.profile.warm_up or prompt("warm_up_question"), generator=generator)
 
     def _answer(
         self, question: object, history: list[Message], on_token: TokenCallback | None, started: float,
@@ -193,6 +193,7 @@ class AnswerEngine:
         return self._finish(base, draft, style)
 
     def _finish(self, answer: Answer, draft: Draft, style: AnswerStyle) -> Answer:
+        answer.verified = None if draft.verified is None else list(draft.verified)
         if draft.refused:
             return self._refuse(answer, style)
         answer.answer = "\n".join([*answer.notices, draft.text]) if answer.notices else draft.text
@@ -297,6 +298,7 @@ def build_generator(
         return extractive
     from nanhai_qa.app.generation.llm import (
         BackendUnavailable,
+        LlamaCppBackend,
         LLMGenerator,
         OpenAIBackend,
         TransformersBackend,
@@ -315,9 +317,15 @@ def build_generator(
         else:
             llm_cache = settings.storage.cache_dir / "llm"
             path = bundled_qwen(llm_cache) if generation.llm_model == "bundled" else Path(generation.llm_model)
-            log(f"Loading the language model {path.name} (the first load of a GGUF file dequantises it) …")
-            backend = TransformersBackend(path, llm_cache, generation.llm_max_new_tokens)
+            if generation.generator == GeneratorKind.LLAMACPP:
+                log(f"Loading the language model {path.name} with llama.cpp …")
+                backend = LlamaCppBackend(path, generation.llm_threads, generation.llm_context,
+                                          generation.llm_max_new_tokens)
+            else:
+                log(f"Loading the language model {path.name} (the first load of a GGUF file dequantises it) …")
+                backend = TransformersBackend(path, llm_cache, generation.llm_max_new_tokens)
     except BackendUnavailable as e:
         log(f"Generative answers are off: {e}. Using extractive answers.")
         return extractive
-    return LLMGenerator(backend, verifier, extractive, generation.llm_max_passages)
+    return LLMGenerator(backend, verifier, extractive, generation.llm_max_excerpts,
+                        generation.trust_model_refusals)

@@ -11,7 +11,7 @@ from nanhai_qa.index import Passage, Query
 from nanhai_qa.ingest import Chunk, Span
 
 from .models import Citation
-from .scorer import Judgement, question_types
+from .scorer import Candidate, Judgement, question_types
 
 
 @dataclass(frozen=True)
@@ -20,6 +20,8 @@ class Draft:
     citations: list[Citation]
     refused: bool = False  # a generator may find the passages do not answer after all
     first_token_ms: float | None = None  # from the start of generation (streaming generators)
+    # Generative drafts: whether each generated sentence was verified (unverified ones are not shown)
+    verified: tuple[bool, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -93,13 +95,20 @@ class SelectionPolicy:
     max_sentences: int = 3
     max_list_sentences: int = 6
 
-    def select(self, judgement: Judgement, folded_question: str) -> list[tuple[Chunk, Span]]:
+    def kept(self, judgement: Judgement, folded_question: str) -> list[Candidate]:
+        """The sentences to quote, best first."""
         if not judgement.ranked:
             return []
         share = judgement.keep_share if self.keep_share is None else self.keep_share
         best = judgement.ranked[0].probability
         limit = self.max_list_sentences if question_types(folded_question)["list"] else self.max_sentences
-        kept = [s.candidate for s in judgement.ranked if s.probability >= share * best][:limit]
+        return [s.candidate for s in judgement.ranked if s.probability >= share * best][:limit]
+
+    def select(self, judgement: Judgement, folded_question: str) -> list[tuple[Chunk, Span]]:
+        """The sentences to quote, in reading order."""
+        kept = self.kept(judgement, folded_question)
+        if not kept:
+            return []
         first_doc = kept[0].chunk.doc  # the best sentence's document leads
         kept.sort(key=lambda c: (c.chunk.doc != first_doc, c.chunk.doc, c.sentence.start))
         return [(c.chunk, c.sentence) for c in kept]

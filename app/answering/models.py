@@ -75,6 +75,7 @@ class Answer:
     query: str = ""  # what was searched, after follow-up resolution
     first_token_ms: float | None = None  # time until the first generated text (extractive: all of it)
     answerable: float | None = None  # the answer scorer's probability that the passages answer it
+    verified: list[bool] | None = None  # generative answers: each generated sentence verified or dropped
 
     def to_json(self, item_id: str | None = None) -> dict:
         out: dict = {} if item_id is None else {"id": item_id}
@@ -94,6 +95,8 @@ class Answer:
         })
         if self.answerable is not None:
             out["answerable"] = round(self.answerable, 4)
+        if self.verified is not None:
+            out["verified"] = self.verified
         if self.notices:
             out["notices"] = self.notices
         if self.error:

@@ -12,12 +12,14 @@ import numpy as np
 from nanhai_qa.app.answering.extractive import Draft
 from nanhai_qa.app.answering.models import Citation
 from nanhai_qa.app.prompts import prompt
-from nanhai_qa.index import Passage, Retriever
+from nanhai_qa.index import Passage, Retriever, few_passages_embedder
 from nanhai_qa.ingest.patterns import SENTENCE_ENDS
 
 # A generated sentence with the citation markers after it ("…3600家。[1]").
 SENTENCE = re.compile(f"[^{SENTENCE_ENDS}\n]+[{SENTENCE_ENDS}]*(?:\\s*\\[\\d+\\])*")
 MARKER = re.compile(r"\s*\[(\d+)\]")
+# The label a small model may copy from before an excerpt ("（2022年已完成（回顾部分））…").
+LABEL = re.compile(r"^（[^（）]*(?:（[^（）]*）)?[^（）]*）\s*")
 NUMBER = re.compile(r"\d+(?:\.\d+)?")
 REFUSAL = re.compile(r"(文章|段落|原文)(里|中)?(没有|未)(提到|提及|说明|涉及)")
 
@@ -37,6 +39,7 @@ class Verifier:
         min_word_overlap: float = 0.5,
     ) -> None:
         self.retriever = retriever
+        self.embed = few_passages_embedder(retriever.embedder)
         self.min_similarity = min_similarity
         self.show_unverified = show_unverified
         # e5 puts even random text at cosine ~0.85 to any sentence, so the words must agree too:
@@ -51,7 +54,7 @@ class Verifier:
         words = {w for w in self.retriever.tokenizer(sentence) if len(w) > 1}
         if not words:
             return Verdict(sentence, False, reason="no content words")
-        vector = self.retriever.embedder.embed_passages([sentence])[0]
+        vector = self.embed([sentence])[0]
         best = Verdict(sentence, False, reason="not close to any cited sentence")
         best_score = -1.0
         for passage in pool:
@@ -78,7 +81,7 @@ class Verifier:
         verdicts: list[Verdict] = []
         for raw in (m.group(0).strip() for m in SENTENCE.finditer(generated)):
             numbers = [int(n) for n in MARKER.findall(raw)]
-            text = MARKER.sub("", raw).strip()
+            text = LABEL.sub("", MARKER.sub("", raw).strip())
             if not re.search(r"\w", text):
                 continue
             cited = [passages[n - 1] for n in numbers if 1 <= n <= len(passages)]

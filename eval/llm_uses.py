@@ -1,0 +1,138 @@
+"""Where the bundled language model might help the extractive engine, measured with llama.cpp
+(`make bench-llm-uses`). Three uses, each decided on the tuning data before the test figures
+were looked at, by the rule stated here:
+
+1. **Follow-up rewrite** (`prompts/llm_rewrite.txt`): the model rewrites a follow-up into a
+   standalone question, which is answered without history; compared with the engine's rules on
+   the items with history. Adopted if it answers more of them correctly on tuning data.
+2. **Answerability judgement** (`prompts/llm_judge.txt`): after the answer scorer lets a question
+   through, the model says whether the excerpts answer it ("能/不能"); "不能" would refuse.
+   Adopted if, on tuning data, it refuses more unanswerable items than answerable ones.
+3. **One-line summary** (`prompts/llm_summary.txt`) above the quoted sentences, shown only when
+   the verifier backs it. Adopted if, on tuning data, at least 80% of summaries verify and the
+   verified ones hold the answer's key words at least 90% as often as the quotes do.
+
+Tuning data: eval/train.jsonl and eval/dev.jsonl; reported: eval/questions.jsonl and
+eval/heldout.jsonl. Prints figures; asserts nothing."""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+from dataclasses import dataclass, field
+
+from nanhai_qa.app.answering.engine import AnswerEngine, build_engine
+from nanhai_qa.app.answering.models import Message, parse_history
+from nanhai_qa.app.generation.llm import (
+    ChatBackend,
+    Excerpt,
+    LlamaCppBackend,
+    bundled_qwen,
+    excerpts,
+    excerpts_text,
+)
+from nanhai_qa.app.generation.verify import Verifier
+from nanhai_qa.app.prompts import render
+from nanhai_qa.app.settings import Settings
+
+from .metrics import keywords_present, load_items
+from .runner import EVAL_SET
+
+TUNING = ("train.jsonl", "dev.jsonl")
+REPORTED = ("questions.jsonl", "heldout.jsonl")
+
+
+def ask(backend: ChatBackend, text: str) -> tuple[str, float]:
+    """The model's whole reply to one user message, and the seconds it took."""
+    started = time.perf_counter()
+    reply = "".join(backend.stream([{"role": "user", "content": text}])).strip()
+    return reply, time.perf_counter() - started
+
+
+@dataclass
+class Tally:
+    counts: dict[str, int] = field(default_factory=dict)
+    seconds: list[float] = field(default_factory=list)
+
+    def add(self, key: str, yes: bool = True) -> None:
+        self.counts[key] = self.counts.get(key, 0) + int(yes)
+
+    def line(self) -> str:
+        extra = f", model time p50 {statistics.median(self.seconds):.2f} s" if self.seconds else ""
+        return ", ".join(f"{k} {v}" for k, v in self.counts.items()) + extra
+
+
+def rewrite(engine: AnswerEngine, backend: ChatBackend, items: list[dict]) -> Tally:
+    tally = Tally()
+    for item in (i for i in items if i["history"]):
+        history = parse_history(item["history"])
+        by_rules = engine.answer(item["question"], history)
+        dialogue = "\n".join(f"{'用户' if m.role == 'user' else '助手'}：{m.content}" for m in history)
+        standalone, seconds = ask(backend, render("llm_rewrite", history=dialogue, question=item["question"]))
+        by_model = engine.answer(standalone.splitlines()[0] if standalone else item["question"], [])
+        tally.seconds.append(seconds)
+        tally.add("items")
+        tally.add("right by rules", correct(item, by_rules.refused, by_rules.answer))
+        tally.add("right by model rewrite", correct(item, by_model.refused, by_model.answer))
+    return tally
+
+
+def correct(item: dict, refused: bool, answer: str) -> bool:
+    if not item["answerable"]:
+        return refused
+    return not refused and keywords_present(answer, item["answer_keywords"])
+
+
+def judge_and_summarise(engine: AnswerEngine, backend: ChatBackend, verifier: Verifier, items: list[dict],
+                        max_excerpts: int) -> tuple[Tally, Tally]:
+    judged, summarised = Tally(), Tally()
+    for item in items:
+        history: list[Message] = parse_history(item["history"])
+        answer = engine.answer(item["question"], history)
+        if answer.refused:
+            continue  # the scorer refused first: neither use applies
+        found = engine.retrieve(answer.query)
+        shown: list[Excerpt] = excerpts(engine.selection, found.judgement, found.query, max_excerpts)
+        numbered = excerpts_text(shown)
+        verdict, seconds = ask(backend, render("llm_judge", passages=numbered, question=answer.query))
+        judged.seconds.append(seconds)
+        says_no = verdict.startswith("不能")
+        judged.add("answerable items let through", item["answerable"])
+        judged.add("unanswerable items let through", not item["answerable"])
+        judged.add("judge refuses answerable", says_no and item["answerable"])
+        judged.add("judge refuses unanswerable", says_no and not item["answerable"])
+        if not item["answerable"]:
+            continue
+        summary, seconds = ask(backend, render("llm_summary", passages=numbered, question=answer.query))
+        summarised.seconds.append(seconds)
+        draft, _ = verifier.verify(summary, [e.passage for e in shown])
+        verified = draft is not None and not draft.refused
+        summarised.add("answerable items answered")
+        summarised.add("quotes hold the key words", keywords_present(answer.answer, item["answer_keywords"]))
+        summarised.add("summary verified", verified)
+        summarised.add("verified summary holds the key words",
+                       verified and keywords_present(draft.text, item["answer_keywords"]))
+    return judged, summarised
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.parse_args()
+    settings = Settings()
+    engine = build_engine(settings, log=lambda m: None)
+    generation = settings.generation
+    backend = LlamaCppBackend(bundled_qwen(settings.storage.cache_dir / "llm"), generation.llm_threads,
+                              generation.llm_context, generation.llm_max_new_tokens)
+    verifier = Verifier(engine.retriever, generation.verify_min_similarity, False, generation.verify_min_word_overlap)
+    for label, names in (("tuning (decides)", TUNING), ("reported", REPORTED)):
+        items = [item for name in names for item in load_items(EVAL_SET.parent / name)]
+        print(f"\n## {label}: {', '.join(names)} ({len(items)} items)")
+        print("follow-up rewrite:", rewrite(engine, backend, items).line())
+        judged, summarised = judge_and_summarise(engine, backend, verifier, items, generation.llm_max_excerpts)
+        print("answerability judge:", judged.line())
+        print("one-line summary:", summarised.line())
+
+
+if __name__ == "__main__":
+    main()
