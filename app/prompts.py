@@ -38,7 +38,7 @@ def prompt(name: str, script: str = SIMPLIFIED) -> str:
     text = _file(name, script).read_text(encoding="utf-8")
     lines = [line for line in text.splitlines() if not line.startswith("# version:")]
     text = "\n".join(lines).strip("\n")
-    return _to_traditional(text) if script == TRADITIONAL else text
+    return to_traditional(text) if script == TRADITIONAL else text
 
 
 @cache
@@ -58,7 +58,7 @@ def _converter():
     return opencc.OpenCC("s2t")
 
 
-def _to_traditional(text: str) -> str:
+def to_traditional(text: str) -> str:
     return _converter().convert(text)
 
 

@@ -77,10 +77,11 @@ def table(reports: dict[str, dict], set_name: str) -> str:
         values = []
         for n in names:
             figs = reports[n]["sets"][set_name]
-            generative = n != GeneratorKind.EXTRACTIVE
-            # the extractive engine writes nothing: its timings are the answer's, its drops none
-            source = figs["generation"] if generative and key in figs["generation"] else figs["answers"]
-            values.append(cell(source.get(key), key) if generative or key in figs["answers"] else "–")
+            # a model's timings are over the items it wrote; the extractive engine writes nothing,
+            # so its timings are every answer's
+            generative = n != GeneratorKind.EXTRACTIVE and key in figs["generation"]
+            source = figs["generation"] if generative else figs["answers"]
+            values.append(cell(source.get(key), key))
         lines.append(f"| {label} | " + " | ".join(values) + " |")
     for key, label in (("load_s", "model load in the measuring process (s)"),
                        ("first_answer_s", "first answer after loading (s)"),

@@ -145,6 +145,20 @@ def test_openai_backend_streams_and_answers_are_verified(engine, verifier, stand
     assert draft.text == "2022年高企数量突破3600家。[1]" and "GDP" not in draft.text
 
 
+def test_a_traditional_asker_reads_the_generated_answer_in_traditional(engine, verifier, stand_in_server):
+    from dataclasses import replace
+
+    from nanhai_qa.app.prompts import TRADITIONAL
+
+    query, passages, judgement, n = _excerpt_number(engine, "區人民醫院新院開業了嗎？", "人民医院")
+    _StandIn.reply = f"区人民医院新院全面开业了。[{n}]"
+    backend = OpenAIBackend(stand_in_server, "stand-in", timeout=5, retries=0)
+    draft = LLMGenerator(backend, verifier, ExtractiveGenerator(engine.selection)).generate(
+        "區人民醫院新院開業了嗎？", query, passages, judgement, replace(engine.style, script=TRADITIONAL))
+    assert draft.text == "區人民醫院新院全面開業了。[1]" and any(draft.verified)
+    assert "人民医院" in draft.citations[0].quote  # the quote stays the source's own text
+
+
 def test_a_model_refusal_stands_only_when_trusted(engine, verifier, stand_in_server):
     """The answer scorer let the question through; the model saying the excerpts do not answer
     does not override it unless asked (the bundled model's refusals were wrong on dev data)."""

@@ -25,7 +25,7 @@ from nanhai_qa.app.answering.extractive import (
     period_label,
 )
 from nanhai_qa.app.answering.scorer import Judgement
-from nanhai_qa.app.prompts import SIMPLIFIED, prompt, render
+from nanhai_qa.app.prompts import SIMPLIFIED, TRADITIONAL, prompt, render, to_traditional
 from nanhai_qa.index import Passage, Query
 from nanhai_qa.ingest import Span
 from nanhai_qa.ingest.files import atomic_target, sha256_file
@@ -113,6 +113,8 @@ class LLMGenerator:
         refused = draft is not None and draft.refused
         if draft is None or (refused and not self.trust_refusals):  # nothing verified: the quotes stand
             draft = self.fallback.generate(question, query, passages, judgement, style)
+        elif style and style.script == TRADITIONAL:  # the model writes Simplified; the asker reads Traditional
+            draft = replace(draft, text=to_traditional(draft.text))
         verified = () if refused else tuple(v.supported for v in verdicts)  # (): the model refused
         return replace(draft, first_token_ms=first, verified=verified)
 
