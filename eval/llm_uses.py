@@ -26,7 +26,6 @@ from nanhai_qa.app.answering.engine import AnswerEngine, build_engine
 from nanhai_qa.app.answering.models import Message, parse_history
 from nanhai_qa.app.generation.llm import (
     ChatBackend,
-    Excerpt,
     LlamaCppBackend,
     bundled_qwen,
     excerpts,
@@ -36,7 +35,7 @@ from nanhai_qa.app.generation.verify import Verifier
 from nanhai_qa.app.prompts import render
 from nanhai_qa.app.settings import Settings
 
-from .metrics import keywords_present, load_items
+from .metrics import is_correct, keywords_present, load_items
 from .runner import EVAL_SET
 
 TUNING = ("train.jsonl", "dev.jsonl")
@@ -73,15 +72,9 @@ def rewrite(engine: AnswerEngine, backend: ChatBackend, items: list[dict]) -> Ta
         by_model = engine.answer(standalone.splitlines()[0] if standalone else item["question"], [])
         tally.seconds.append(seconds)
         tally.add("items")
-        tally.add("right by rules", correct(item, by_rules.refused, by_rules.answer))
-        tally.add("right by model rewrite", correct(item, by_model.refused, by_model.answer))
+        tally.add("right by rules", is_correct(item, by_rules.refused, by_rules.answer))
+        tally.add("right by model rewrite", is_correct(item, by_model.refused, by_model.answer))
     return tally
-
-
-def correct(item: dict, refused: bool, answer: str) -> bool:
-    if not item["answerable"]:
-        return refused
-    return not refused and keywords_present(answer, item["answer_keywords"])
 
 
 def judge_and_summarise(engine: AnswerEngine, backend: ChatBackend, verifier: Verifier, items: list[dict],
@@ -93,7 +86,7 @@ def judge_and_summarise(engine: AnswerEngine, backend: ChatBackend, verifier: Ve
         if answer.refused:
             continue  # the scorer refused first: neither use applies
         found = engine.retrieve(answer.query)
-        shown: list[Excerpt] = excerpts(engine.selection, found.judgement, found.query, max_excerpts)
+        shown = excerpts(engine.selection, found.judgement, found.query, max_excerpts)
         numbered = excerpts_text(shown)
         verdict, seconds = ask(backend, render("llm_judge", passages=numbered, question=answer.query))
         judged.seconds.append(seconds)

@@ -85,18 +85,22 @@ class ItemResult:
         return bool(self.output.get("refused"))
 
 
+def is_correct(item: dict, refused: bool, answer: str) -> bool:
+    """Answerable: not refused and every key word present; unanswerable: refused."""
+    if not item["answerable"]:
+        return refused
+    return not refused and keywords_present(answer, item["answer_keywords"])
+
+
 def score_item(item: dict, output: dict, sources: dict[str, str], chunks: list[Chunk]) -> ItemResult:
     spans = evidence_spans(sources, item.get("evidence", []))
     retrieved = output.get("retrieved", [])
     rank = next((i for i, p in enumerate(retrieved, 1) if overlaps(p["doc"], p["start"], p["end"], spans)), None)
     citations = output.get("citations", [])
     sections = {c.heading for c in chunks if overlaps(c.doc, c.start, c.end, spans)}
-    if item["answerable"]:
-        correct = not output.get("refused") and keywords_present(output.get("answer", ""), item["answer_keywords"])
-    else:
-        correct = bool(output.get("refused"))
     return ItemResult(
-        item=item, output=output, rank=rank, correct=correct,
+        item=item, output=output, rank=rank,
+        correct=is_correct(item, bool(output.get("refused")), output.get("answer", "")),
         cited_evidence=any(overlaps(c["doc"], c["start"], c["end"], spans) for c in citations),
         citations=len(citations),
         precise_citations=sum(c.get("heading") in sections for c in citations),

@@ -13,7 +13,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Protocol
 
@@ -24,10 +24,9 @@ from nanhai_qa.app.answering.extractive import (
     SelectionPolicy,
     period_label,
 )
-from nanhai_qa.app.answering.scorer import Judgement
+from nanhai_qa.app.answering.scorer import Candidate, Judgement
 from nanhai_qa.app.prompts import SIMPLIFIED, TRADITIONAL, prompt, render, to_traditional
 from nanhai_qa.index import Passage, Query
-from nanhai_qa.ingest import Span
 from nanhai_qa.ingest.files import atomic_target, sha256_file
 
 from .verify import Verifier
@@ -45,24 +44,16 @@ class ChatBackend(Protocol):
     def stream(self, messages: Messages) -> Iterator[str]: ...
 
 
-@dataclass(frozen=True)
-class Excerpt:
-    """One numbered source sentence shown to the model, and the passage it comes from (what
-    the verifier checks the model's sentences citing it against)."""
-
-    passage: Passage
-    sentence: Span
-
-
-def excerpts(selection: SelectionPolicy, judgement: Judgement, query: Query, limit: int) -> list[Excerpt]:
-    """The sentences the extractive answer would quote, best first, at most `limit`. Only
+def excerpts(selection: SelectionPolicy, judgement: Judgement, query: Query, limit: int) -> list[Candidate]:
+    """The sentences the extractive answer would quote, best first, at most `limit`, each with
+    the passage it comes from (what the verifier checks the model's sentences against). Only
     those: a small model shown a sentence the answer scorer rates near zero may well answer
     from it, and every token shown is read before the first word is written (about 200 a
     second on 2 cores)."""
-    return [Excerpt(c.passage, c.sentence) for c in selection.kept(judgement, query.folded)[:limit]]
+    return selection.kept(judgement, query.folded)[:limit]
 
 
-def excerpts_text(shown: list[Excerpt]) -> str:
+def excerpts_text(shown: list[Candidate]) -> str:
     """The excerpts numbered from 1, each after the label of its period ("[1]（period）sentence")."""
     return "\n".join(
         render("llm_passage", n=i, text=e.sentence.text.strip(), period=period_label(e.passage.chunk.period))
@@ -70,7 +61,7 @@ def excerpts_text(shown: list[Excerpt]) -> str:
     )
 
 
-def build_messages(question: str, shown: list[Excerpt]) -> Messages:
+def build_messages(question: str, shown: list[Candidate]) -> Messages:
     return [
         {"role": "system", "content": prompt("llm_system")},
         {"role": "user", "content": render("llm_answer", passages=excerpts_text(shown), question=question)},
