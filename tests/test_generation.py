@@ -22,6 +22,7 @@ from nanhai_qa.app.generation.llm import (
     TransformersBackend,
     build_messages,
     excerpts,
+    excerpts_text,
 )
 from nanhai_qa.app.generation.verify import Verifier
 from nanhai_qa.app.prompts import prompt
@@ -43,6 +44,15 @@ def test_the_model_reads_what_the_extractive_answer_would_quote(engine):
     wide = SelectionPolicy(keep_share=0.0, max_sentences=9)  # were the scorer unsure, several, best first, capped
     shown = excerpts(wide, judgement, query, 3)
     assert len(shown) == 3 and "3600家" in shown[0].sentence.text
+
+
+def test_excerpts_of_an_undated_document_carry_no_empty_label(engine):
+    from dataclasses import replace
+
+    query, _, judgement = _passages(engine, "高企数量突破了多少家？")
+    best = excerpts(engine.selection, judgement, query, 1)[0]
+    undated = replace(best, passage=replace(best.passage, chunk=replace(best.chunk, period="")))
+    assert excerpts_text([undated]) == "[1] " + best.sentence.text.strip()
 
 
 def _excerpt_number(engine, question: str, words: str) -> tuple:

@@ -54,11 +54,14 @@ def excerpts(selection: SelectionPolicy, judgement: Judgement, query: Query, lim
 
 
 def excerpts_text(shown: list[Candidate]) -> str:
-    """The excerpts numbered from 1, each after the label of its period ("[1]（period）sentence")."""
-    return "\n".join(
-        render("llm_passage", n=i, text=e.sentence.text.strip(), period=period_label(e.passage.chunk.period))
-        for i, e in enumerate(shown, 1)
-    )
+    """The excerpts numbered from 1, each after the label of its period ("[1]（period）sentence")
+    when its document has periods."""
+    lines = []
+    for n, excerpt in enumerate(shown, 1):
+        text, label = excerpt.sentence.text.strip(), period_label(excerpt.chunk.period)
+        lines.append(render("llm_passage", n=n, text=text, period=label) if label
+                     else render("llm_passage_undated", n=n, text=text))
+    return "\n".join(lines)
 
 
 def build_messages(question: str, shown: list[Candidate]) -> Messages:
