@@ -52,6 +52,19 @@ def render(name: str, script: str = SIMPLIFIED, **values: object) -> str:
 
 
 @cache
+def _labels() -> dict[str, str]:
+    """prompts/ui_labels.txt: one `key = wording` per line ("#" lines are comments)."""
+    text = resources.files("nanhai_qa.prompts").joinpath("ui_labels.txt").read_text(encoding="utf-8")
+    pairs = (line.split(" = ", 1) for line in text.splitlines() if line.strip() and not line.startswith("#"))
+    return {key.strip(): wording for key, wording in pairs}
+
+
+def label(key: str, **values: object) -> str:
+    """A label of the chat page or the staff desk (prompts/ui_labels.txt), with `values` filled in."""
+    return _labels()[key].format(**values)
+
+
+@cache
 def _converter():
     import opencc
 

@@ -81,18 +81,24 @@ def build_examples(settings: Settings) -> tuple[Examples, dict[str, Examples]]:
             mrc_examples(retriever, questions + in_english(questions, english), TOP_K, dev[dataset],
                          leave_own_out=False, answerable=answerable)
         log(f"{dataset}: examples built in {time.perf_counter() - started:.0f} s")
-    article = Settings(corpus=[DEFAULT_CORPUS], storage={"cache_dir": settings.storage.cache_dir})
+    dev["article"] = Examples()
+    add_article_examples(settings.storage.cache_dir, train, dev["article"])
+    return train, dev
+
+
+def add_article_examples(cache_dir: Path, train: Examples, dev: Examples) -> None:
+    """The bundled article's examples: the train part of its labelled questions and
+    eval/train.jsonl into `train`, the dev part into `dev` (split by paragraph)."""
+    article = Settings(corpus=[DEFAULT_CORPUS], storage={"cache_dir": cache_dir})
     profile = load_profile(article.profile_path())
     retriever = build_retriever(article, profile, log)
     frame = question_frame(retriever, profile)
     document = next(iter(retriever.corpus.documents.values()))
     items = [i for path in ARTICLE_SETS for i in load_items(path)]
     by_split = {s: [i for i in items if article_split(i, document) == s] for s in ("train", "dev")}
-    article_examples(retriever, frame, by_split["train"] + load_items(ARTICLE_TRAIN), TOP_K, article.retrieval_mode,
-                     train)
-    dev["article"] = Examples()
-    article_examples(retriever, frame, by_split["dev"], TOP_K, article.retrieval_mode, dev["article"])
-    return train, dev
+    mode = article.retrieval.mode
+    article_examples(retriever, frame, by_split["train"] + load_items(ARTICLE_TRAIN), TOP_K, mode, train)
+    article_examples(retriever, frame, by_split["dev"], TOP_K, mode, dev)
 
 
 def fit_logistic(X: np.ndarray, y: np.ndarray, weight: np.ndarray | None = None, c: float = 1.0) -> LinearModel:

@@ -352,4 +352,3 @@ def _paragraph_breaks(lines: list[str]) -> list[str]:
 
 READERS = {".txt": read_text_file, ".md": read_text_file, ".pdf": read_pdf, ".docx": read_docx,
            ".html": read_html, ".htm": read_html}
-KIND_NAMES = {"text": "文本", "markdown": "Markdown", "pdf": "PDF", "docx": "Word", "html": "网页"}

@@ -30,3 +30,27 @@ def test_calibration_on_a_fixed_sample(settings):
     assert len(stated) == 216
     assert expected_calibration_error(stated, happened) <= 0.1
     assert expected_calibration_error(best, right) <= 0.15
+
+
+def test_training_runs_on_the_article(settings):
+    """`make train-scorer`'s own steps, on the article's Chinese questions only (the public
+    corpora take minutes to embed, and the article has too few English questions to fit a
+    model): examples from the real index, both models fitted, calibrated and thresholded on
+    the dev part, and the result written and loaded as a scorer."""
+    import json
+
+    from nanhai_qa.app.answering.scorer import FEATURES, AnswerScorer, load_scorer
+    from nanhai_qa.eval.scorer_data import Examples
+    from nanhai_qa.eval.train_scorer import add_article_examples, train_script
+
+    train_set, dev = Examples(), Examples()
+    add_article_examples(settings.storage.cache_dir, train_set, dev)
+    assert len(train_set.groups) > 250 and len(dev.groups) > 30
+    assert all(f.shape[1] == len(FEATURES) for f in train_set.features)
+    assert sum(labels.any() for labels in train_set.labels) > 150  # evidence sentences found among the candidates
+    model, figures = train_script(train_set.only("chinese"), {"article": dev.only("chinese")}, article_weight=1.0)
+    assert figures["article"]["accuracy"] > 0.8 and figures["article"]["false_refusals"] <= 0.1, figures
+    assert 0.0 < model.refuse_below < 1.0 and model.temperature > 0
+    path = settings.storage.cache_dir / "scorer-from-test.json"
+    path.write_text(json.dumps(AnswerScorer({"chinese": model, "other": model}).to_json()), encoding="utf-8")
+    assert load_scorer(path).models["chinese"].refuse_below == model.refuse_below

@@ -16,13 +16,11 @@ from pathlib import Path
 
 import gradio as gr
 
-from nanhai_qa.app.prompts import render
+from nanhai_qa.app.prompts import label, render
 from nanhai_qa.app.ratelimit import RateLimiter, client_address
 from nanhai_qa.app.service import ChatService
 from nanhai_qa.app.settings import StaffSettings
 from nanhai_qa.app.storage.exchange_log import Exchange
-
-COLUMNS = ["编号", "时间", "问题", "拒答", "反馈", "引用核查", "耗时 ms"]
 
 
 def citation_ok(citation: dict, documents: dict[str, str]) -> bool:
@@ -44,23 +42,25 @@ def feedback_mark(value: int | None) -> str:
 def rows(exchanges: list[Exchange], texts: Callable[[Exchange], dict[str, str]]) -> list[list]:
     """`texts(exchange)` gives the source texts the exchange was answered from."""
     return [
-        [e.id, e.time, e.question, "是" if e.refused else "", feedback_mark(e.feedback), check_mark(e, texts(e)),
-         round(e.latency_ms, 1)]
+        [e.id, e.time, e.question, label("staff_yes") if e.refused else "", feedback_mark(e.feedback),
+         check_mark(e, texts(e)), round(e.latency_ms, 1)]
         for e in exchanges
     ]
 
 
 def detail_html(exchange: Exchange, documents: dict[str, str], current_sources: dict[str, str]) -> str:
     """`documents`: the texts the exchange was answered from; `current_sources`: today's hashes."""
-    versions = f" · 设置 {exchange.settings_hash} · 措辞 {exchange.prompts_version}" if exchange.settings_hash else ""
+    versions = (label("staff_versions", settings=exchange.settings_hash, prompts=exchange.prompts_version)
+                if exchange.settings_hash else "")
     parts = [f"<h4>#{exchange.id} · {html.escape(exchange.time)}{html.escape(versions)}</h4>",
-             f"<p><b>问：</b>{html.escape(exchange.question)}</p>",
-             f'<p><b>答：</b><span style="white-space:pre-wrap">{html.escape(exchange.answer)}</span></p>']
+             f"<p><b>{label('staff_question')}</b>{html.escape(exchange.question)}</p>",
+             f'<p><b>{label("staff_answer")}</b>'
+             f'<span style="white-space:pre-wrap">{html.escape(exchange.answer)}</span></p>']
     for c in exchange.citations:
         text = documents.get(c["doc"], "")
         ok = citation_ok(c, documents)
         changed = exchange.sources.get(c["doc"]) != current_sources.get(c["doc"])
-        note = "（回答之后原文已改动，按回答时的原文核查）" if changed else ""
+        note = label("staff_source_changed") if changed else ""
         before, quoted, after = text[max(0, c["start"] - 60) : c["start"]], text[c["start"] : c["end"]], text[
             c["end"] : c["end"] + 60
         ]
@@ -68,7 +68,7 @@ def detail_html(exchange: Exchange, documents: dict[str, str], current_sources: 
         parts.append(
             f'<div class="check"><b>[{c["n"]}] {"✓" if ok else "✗"}</b> {html.escape(c["doc"])} '
             f'{c["start"]}–{c["end"]} · {html.escape(c.get("heading", ""))}{note}<br>'
-            f'引用：“{html.escape(c["quote"])}”<br><span class="context">…{context}…</span></div>'
+            f'{label("staff_quote")}“{html.escape(c["quote"])}”<br><span class="context">…{context}…</span></div>'
         )
     return "".join(parts)
 
@@ -101,29 +101,30 @@ def build_staff_tab(service: ChatService, staff: StaffSettings, exports_dir: Pat
 
     def authorised(logged_in: bool) -> None:
         if not logged_in:
-            raise gr.Error("请先登录。")
+            raise gr.Error(label("staff_login_first"))
 
-    with gr.Tab("引用核查", elem_id="staff-tab"):
+    with gr.Tab(label("staff_tab"), elem_id="staff-tab"):
         logged_in = gr.State(False)
         with gr.Column() as login_box:
-            name = gr.Textbox(label="用户名", elem_id="staff-user")
-            secret = gr.Textbox(label="密码", type="password", elem_id="staff-password")
-            login = gr.Button("登录", elem_id="staff-login")
+            name = gr.Textbox(label=label("staff_user"), elem_id="staff-user")
+            secret = gr.Textbox(label=label("staff_password"), type="password", elem_id="staff-password")
+            login = gr.Button(label("staff_login"), elem_id="staff-login")
             login_message = gr.Markdown()
         with gr.Column(visible=False) as desk:
             with gr.Row():
-                refused_only = gr.Checkbox(label="只看拒答")
-                disliked_only = gr.Checkbox(label="只看 👎")
-                search = gr.Textbox(label="搜索问题或回答", scale=3)
-                refresh = gr.Button("刷新", elem_id="staff-refresh")
-            table = gr.Dataframe(headers=COLUMNS, interactive=False, wrap=True, elem_id="staff-table")
+                refused_only = gr.Checkbox(label=label("staff_refused_only"))
+                disliked_only = gr.Checkbox(label=label("staff_disliked_only"))
+                search = gr.Textbox(label=label("staff_search"), scale=3)
+                refresh = gr.Button(label("staff_refresh"), elem_id="staff-refresh")
+            table = gr.Dataframe(headers=label("staff_columns").split("|"), interactive=False, wrap=True,
+                                 elem_id="staff-table")
             with gr.Row():
-                pick = gr.Number(label="查看编号", precision=0)
-                show = gr.Button("核查这一条")
+                pick = gr.Number(label=label("staff_pick"), precision=0)
+                show = gr.Button(label("staff_show"))
             detail = gr.HTML(elem_id="staff-detail")
             with gr.Row():
-                export_button = gr.Button("导出（CSV 和 JSONL）")
-                files = gr.File(label="导出文件", file_count="multiple")
+                export_button = gr.Button(label("staff_export"))
+                files = gr.File(label=label("staff_export_files"), file_count="multiple")
 
         def do_login(given_user: str, given_password: str, request: gr.Request) -> tuple:
             wait = login_limiter.wait_seconds(client_address(request))
@@ -144,7 +145,7 @@ def build_staff_tab(service: ChatService, staff: StaffSettings, exports_dir: Pat
         def one(logged: bool, exchange_id: float | None) -> str:
             authorised(logged)
             found = service.log.get(int(exchange_id or 0))
-            return detail_html(found, service.texts_of(found), service.sources) if found else "没有这一条。"
+            return detail_html(found, service.texts_of(found), service.sources) if found else label("staff_not_found")
 
         def do_export(logged: bool, refused: bool, disliked: bool, text: str) -> list[str]:
             authorised(logged)

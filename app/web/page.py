@@ -10,16 +10,13 @@ import gradio as gr
 from fastapi import Body, Request
 from fastapi.routing import APIRoute
 
-from nanhai_qa.app.prompts import prompt, render
+from nanhai_qa.app.prompts import label, prompt, render
 from nanhai_qa.app.ratelimit import client_address
 from nanhai_qa.app.service import AnswerFailed, ChatService, Conversation
 from nanhai_qa.app.settings import Settings
 from nanhai_qa.app.staff.desk import build_staff_tab
 
 from .render import CLICK_SCRIPT, CSS, answer_html, article_html, documents_html, sources_html
-
-EMPTY_SOURCES = '<div class="sources-empty">回答引用的原文会显示在这里。</div>'
-MODE_EXTRACTIVE, MODE_GENERATIVE = "原文摘录", "生成式（逐句核实）"
 
 
 def source_view(service: ChatService, conversation: Conversation) -> str:
@@ -29,13 +26,15 @@ def source_view(service: ChatService, conversation: Conversation) -> str:
 
 def build_app(service: ChatService, settings: Settings) -> gr.Blocks:
     profile = service.engine.profile
+    empty_sources = f'<div class="sources-empty">{html.escape(label("sources_empty"))}</div>'
+    extractive, generative = label("mode_extractive"), label("mode_generative")
     with gr.Blocks(title=profile.title or prompt("page_title")) as app:
         gr.Markdown(profile.intro or prompt("page_intro"))
         conversation = gr.State(Conversation())  # copied for each session
-        with gr.Tab("问答"), gr.Row(equal_height=False):
+        with gr.Tab(label("tab_chat")), gr.Row(equal_height=False):
             with gr.Column(scale=3, min_width=320):
                 chatbot = gr.Chatbot(
-                    label="对话", height=520, buttons=["copy"], feedback_options=("Like", "Dislike"),
+                    label=label("chat"), height=520, buttons=["copy"], feedback_options=("Like", "Dislike"),
                     sanitize_html=True, line_breaks=True, elem_id="chat",
                 )
                 with gr.Row():
@@ -43,17 +42,17 @@ def build_app(service: ChatService, settings: Settings) -> gr.Blocks:
                                    else prompt("question_placeholder_plain"))
                     question = gr.Textbox(placeholder=placeholder, show_label=False, scale=5, elem_id="question",
                                           max_lines=4)
-                    send = gr.Button("提问", variant="primary", scale=1, elem_id="send")
+                    send = gr.Button(label("ask"), variant="primary", scale=1, elem_id="send")
                 if profile.examples:
-                    gr.Examples(profile.examples, inputs=question, label="可以这样问")
-                mode = gr.Radio([MODE_EXTRACTIVE, MODE_GENERATIVE], value=MODE_GENERATIVE, label="回答方式",
+                    gr.Examples(profile.examples, inputs=question, label=label("examples"))
+                mode = gr.Radio([extractive, generative], value=generative, label=label("answer_mode"),
                                 visible=service.generative, elem_id="answer-mode")
-                new_chat = gr.Button("新对话", elem_id="new-chat")
+                new_chat = gr.Button(label("new_chat"), elem_id="new-chat")
             with gr.Column(scale=2, min_width=300):
-                sources = gr.HTML(EMPTY_SOURCES, label="来源", elem_id="sources")
-                with gr.Accordion(f"资料清单（{len(service.catalog)} 份）", open=False):
+                sources = gr.HTML(empty_sources, label=label("sources"), elem_id="sources")
+                with gr.Accordion(label("documents", count=len(service.catalog)), open=False):
                     gr.HTML(documents_html(list(service.catalog.values())), elem_id="documents")
-                with gr.Accordion("原文", open=True):
+                with gr.Accordion(label("source_text"), open=True):
                     article = gr.HTML(source_view(service, Conversation()), elem_id="article",
                                       elem_classes="article-view")
 
@@ -70,15 +69,15 @@ def build_app(service: ChatService, settings: Settings) -> gr.Blocks:
             yield "", chat, state, gr.skip(), gr.skip()
             generated = ""
             try:
-                for item in service.answer_stream(text, state.history, answer_mode == MODE_GENERATIVE):
+                for item in service.answer_stream(text, state.history, answer_mode == generative):
                     if isinstance(item, str):  # unverified text as it is generated, shown as such
                         generated += item
-                        chat[-1] = {"role": "assistant", "content": "（生成中，核实后显示）" + html.escape(generated)}
+                        chat[-1] = {"role": "assistant", "content": html.escape(label("generating") + generated)}
                         yield "", chat, state, gr.skip(), gr.skip()
                     else:
                         answer, exchange = item
             except AnswerFailed:
-                raise gr.Error("回答失败，请再试一次。") from None
+                raise gr.Error(label("answer_failed")) from None
             rendered = answer_html(answer, exchange)
             lines = rendered.split("\n")
             for count in range(1, len(lines) + 1):  # stream the answer in, line by line
@@ -99,7 +98,7 @@ def build_app(service: ChatService, settings: Settings) -> gr.Blocks:
 
         def reset() -> tuple:
             fresh = Conversation()
-            return [], fresh, EMPTY_SOURCES, source_view(service, fresh), ""
+            return [], fresh, empty_sources, source_view(service, fresh), ""
 
         new_chat.click(reset, None, [chatbot, conversation, sources, article, question], api_visibility="private")
 

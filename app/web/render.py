@@ -8,8 +8,8 @@ import re
 
 from nanhai_qa.app.answering.extractive import period_label
 from nanhai_qa.app.answering.models import Answer, Citation
+from nanhai_qa.app.prompts import label
 from nanhai_qa.ingest import Document
-from nanhai_qa.ingest.formats import KIND_NAMES
 
 MARKER = re.compile(r"\[(\d+)\]")
 
@@ -27,7 +27,7 @@ def answer_html(answer: Answer, exchange: int) -> str:
 def sources_html(answer: Answer, exchange: int, documents: dict[str, str]) -> str:
     """The cited passages beside the chat; `data-exchange` says which answer they belong to."""
     if not answer.citations:
-        return f'<div class="sources-empty" data-exchange="{exchange}">这次回答没有引用原文。</div>'
+        return f'<div class="sources-empty" data-exchange="{exchange}">{html.escape(label("sources_none"))}</div>'
     items = []
     for c in answer.citations:
         passage = next((p.chunk for p in answer.retrieved if p.chunk.id == c.chunk_id), None)
@@ -36,7 +36,8 @@ def sources_html(answer: Answer, exchange: int, documents: dict[str, str]) -> st
         context = (
             html.escape(text[start : c.start]) + f"<mark>{html.escape(c.quote)}</mark>" + html.escape(text[c.end : end])
         )
-        where = " · ".join(x for x in (c.title and f"《{c.title}》", c.page and f"第 {c.page} 页", c.heading) if x)
+        page = c.page and label("page_number", page=c.page)
+        where = " · ".join(x for x in (c.title and f"《{c.title}》", page, c.heading) if x)
         period = f'<span class="period">{html.escape(period_label(c.period))}</span>' if c.period != "intro" else ""
         items.append(
             f'<li class="source"><a class="cite" href="#{anchor(exchange, c.n)}">[{c.n}]</a> {period}'
@@ -46,14 +47,32 @@ def sources_html(answer: Answer, exchange: int, documents: dict[str, str]) -> st
     return f'<ol class="sources" data-exchange="{exchange}">' + "".join(items) + "</ol>"
 
 
+def kind_name(kind: str) -> str:
+    """What a document's kind is called on the page ("pdf" → PDF); unknown kinds as they are."""
+    try:
+        return label(f"kind_{kind}")
+    except KeyError:
+        return kind
+
+
+def size(document: Document) -> str:
+    """A document's length: pages where it has them, else characters."""
+    if document.pages:
+        return label("size_pages", count=len(document.pages))
+    return label("size_chars", count=len(document.text))
+
+
 def documents_html(documents: list[Document]) -> str:
     """The corpus at a glance: each document's title, kind and length (pages or characters)."""
     rows = "".join(
-        f"<tr><td>{html.escape(d.title)}</td><td>{KIND_NAMES.get(d.kind, d.kind)}</td>"
-        f"<td>{f'{len(d.pages)} 页' if d.pages else f'{len(d.text)} 字'}</td></tr>"
+        f"<tr><td>{html.escape(d.title)}</td><td>{html.escape(kind_name(d.kind))}</td><td>{html.escape(size(d))}</td></tr>"
         for d in documents
     )
-    return f'<table class="documents"><tr><th>资料</th><th>类型</th><th>篇幅</th></tr>{rows}</table>'
+    header = "".join(
+        f"<th>{html.escape(label(key))}</th>"
+        for key in ("documents_header_title", "documents_header_kind", "documents_header_size")
+    )
+    return f'<table class="documents"><tr>{header}</tr>{rows}</table>'
 
 
 def article_html(document: Document, cited: list[tuple[int, Citation]]) -> str:
@@ -72,7 +91,7 @@ def article_html(document: Document, cited: list[tuple[int, Citation]]) -> str:
         parts.append(html.escape(text[position:cut]))
         position = cut
         if cut in pages:
-            parts.append(f'<div class="page-mark">第 {pages[cut]} 页</div>')
+            parts.append(f'<div class="page-mark">{html.escape(label("page_number", page=pages[cut]))}</div>')
         if cut in spans:
             end, anchors = spans[cut]
             ids = "".join(f'<a id="{a}"></a>' for a in anchors)

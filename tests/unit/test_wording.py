@@ -52,3 +52,27 @@ def test_every_prompt_renders():
     assert "[1] 原文" in text and "问题？" in text
     assert render("llm_rewrite", history="用户：教育呢", question="那医疗呢？").endswith("改写后的问题：")
     assert render("llm_passage", n=2, period="2023年的计划", heading="奋进2023年", text="正文").startswith("[2]（")
+
+
+def test_the_page_and_desk_labels_come_from_the_wording_file():
+    """Every label the chat page and the staff desk ask for is in prompts/ui_labels.txt, every
+    line there is asked for, and no Chinese wording is left in their code outside docstrings
+    and comments."""
+    import re
+    from pathlib import Path
+
+    from nanhai_qa.app.prompts import _labels, label
+
+    root = Path(__file__).resolve().parents[2]
+    sources = {p: p.read_text(encoding="utf-8") for p in (root / "app" / "web").glob("*.py")}
+    sources[root / "app" / "staff" / "desk.py"] = (root / "app" / "staff" / "desk.py").read_text(encoding="utf-8")
+    code = "\n".join(sources.values())
+    asked = set(re.findall(r"""label\(\s*["']([a-z_]+)["']""", code))
+    asked |= set(re.findall(r'"(documents_header_\w+)"', code))  # asked for in a loop
+    kinds = {key for key in _labels() if key.startswith("kind_")}  # asked for as f"kind_{kind}"
+    assert asked <= set(_labels()), asked - set(_labels())
+    assert set(_labels()) - kinds == asked
+    assert label("documents", count=3) == "资料清单（3 份）" and label("staff_columns").split("|")[0] == "编号"
+    for path, text in sources.items():
+        without_docs = re.sub(r'"""[\s\S]*?"""|#[^\n]*', "", text)
+        assert not re.search(r"[\u4e00-\u9fff]", without_docs), path
