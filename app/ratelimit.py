@@ -68,10 +68,18 @@ TAKE_TOKEN = (
 )
 
 
+# A bucket unused for longer than it takes to refill is full: the same as no row at all.
+FORGET_FULL = "DELETE FROM rate_buckets WHERE name = ? AND at < ?"
+
+
 class SharedRateLimiter:
     """The same token bucket, kept in the database the replicas share, so a client's limit
     holds across them. Each request is one atomic upsert: concurrent requests from any
-    replica serialise on the client's row. Clocks of the replicas' hosts must agree (NTP)."""
+    replica serialise on the client's row. Clocks of the replicas' hosts must agree (NTP).
+    Every `PRUNE_EVERY` requests a replica deletes the rows of buckets that have refilled,
+    so the table holds the clients of the last few minutes, not every client ever seen."""
+
+    PRUNE_EVERY = 1_000
 
     def __init__(
         self, database: Database, name: str, per_minute: float, burst: int, clock: Callable[[], float] = time.time,
@@ -81,15 +89,25 @@ class SharedRateLimiter:
         self.rate = per_minute / 60.0
         self.burst = float(max(1, burst))
         self.clock = clock
+        self._requests = 0
 
     def wait_seconds(self, client: str) -> float:
         if self.rate <= 0:
             return 0.0
+        now = self.clock()
         bounds = (self.rate, self.burst, self.rate, self.burst)  # one `available`
-        params = (self.name, client, self.burst - 1, self.clock(), *bounds * 4)
+        params = (self.name, client, self.burst - 1, now, *bounds * 4)
         with self.database.transaction() as db:
             row = db.execute(TAKE_TOKEN, params).fetchone()
+        self._requests += 1  # a miscount under threads only moves the next pruning
+        if self._requests % self.PRUNE_EVERY == 0:
+            self.forget_full(now)
         return 0.0 if row["allowed"] else (1 - row["tokens"]) / self.rate
+
+    def forget_full(self, now: float) -> int:
+        """Deletes this limit's buckets that have refilled by `now`; how many."""
+        with self.database.transaction() as db:
+            return db.execute(FORGET_FULL, (self.name, now - self.burst / self.rate)).rowcount
 
 
 def limiter_for(database: Database, name: str, per_minute: float, burst: int) -> Limiter:

@@ -91,19 +91,21 @@ class BM25Index:
     each chunk in Python per query: 0.9 s at 1M chunks (README, "How cost grows").
     Saved with the index and loaded at start, so a replica does not tokenize the corpus again."""
 
-    def __init__(self, texts: list[str], tokenizer: Tokenizer) -> None:
+    def __init__(self, tokenizer: Tokenizer, bm25: object, size: int, document_frequency: Counter[str]) -> None:
+        """An index from its parts; `build` makes one from texts, `load` reads a saved one."""
+        self.tokenizer = tokenizer
+        self._bm25 = bm25
+        self.size = size
+        self._document_frequency = document_frequency
+
+    @classmethod
+    def build(cls, texts: list[str], tokenizer: Tokenizer) -> BM25Index:
         import bm25s
 
         tokenized = [tokenizer(t) for t in texts]
         bm25 = bm25s.BM25(k1=1.5, b=0.75, method="robertson")  # rank_bm25's Okapi idf, negatives as 0
         bm25.index(tokenized, show_progress=False)
-        self._set(tokenizer, bm25, len(texts), Counter(w for words in tokenized for w in set(words)))
-
-    def _set(self, tokenizer: Tokenizer, bm25: object, size: int, document_frequency: Counter[str]) -> None:
-        self.tokenizer = tokenizer
-        self._bm25 = bm25
-        self.size = size
-        self._document_frequency = document_frequency
+        return cls(tokenizer, bm25, len(texts), Counter(w for words in tokenized for w in set(words)))
 
     def save(self, folder: Path) -> None:
         self._bm25.save(str(folder), show_progress=False)
@@ -115,10 +117,8 @@ class BM25Index:
         import bm25s
 
         counts = json.loads((folder / DOCUMENT_FREQUENCY).read_text(encoding="utf-8"))
-        index = cls.__new__(cls)
-        index._set(tokenizer, bm25s.BM25.load(str(folder), show_progress=False), counts["size"],
+        return cls(tokenizer, bm25s.BM25.load(str(folder), show_progress=False), counts["size"],
                    Counter(counts["document_frequency"]))
-        return index
 
     @property
     def vocabulary(self) -> Collection[str]:

@@ -57,7 +57,7 @@ class Retriever:
         self.weights = weights or RetrievalWeights()
         # The index's own BM25 when it was built with this tokenizer (saved with it), else built now.
         same = corpus.bm25 is not None and corpus.manifest.get("lexical") == tokenizer_id(self.tokenizer)
-        self.bm25 = corpus.bm25 if same else BM25Index([lexical_text(c) for c in corpus.chunks], self.tokenizer)
+        self.bm25 = corpus.bm25 if same else BM25Index.build([lexical_text(c) for c in corpus.chunks], self.tokenizer)
         self.english = EnglishBridge(self.bm25.vocabulary)
         self._positions = {c.id: i for i, c in enumerate(corpus.chunks)}
 

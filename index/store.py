@@ -126,7 +126,7 @@ def build_index(
             "sources": source_fingerprint(documents),
             "built": time.strftime("%Y-%m-%dT%H:%M:%S"), "chunks": n, "embedded": len(missing),
         },
-        bm25=BM25Index([lexical_text(c) for c in chunks], tokenizer) if lexical and tokenizer else None,
+        bm25=BM25Index.build([lexical_text(c) for c in chunks], tokenizer) if lexical and tokenizer else None,
     )
 
 

@@ -97,5 +97,25 @@ def test_a_clients_limit_holds_across_replicas(postgres, tmp_path):
         waits = list(pool.map(lambda i: replicas[i % 2].wait_seconds("10.0.0.3"), range(20)))
     assert waits.count(0.0) == 3
 
+    # Buckets that have refilled are forgotten (every PRUNE_EVERY requests), and a forgotten
+    # client starts again with a full bucket, as before.
+    rows = "SELECT count(*) AS n FROM rate_buckets WHERE name = ?"
+    with first.database.transaction() as db:
+        assert db.execute(rows, ("questions",)).fetchone()["n"] == 3
+    now[0] += 31  # 3 tokens at one every 10 s: every bucket of this limit is full again
+    first.wait_seconds("10.0.0.4")
+    assert first.forget_full(now[0]) == 3  # 10.0.0.1-3; 10.0.0.4 was just used
+    with first.database.transaction() as db:
+        assert db.execute(rows, ("questions",)).fetchone()["n"] == 1
+        assert db.execute(rows, ("staff-login",)).fetchone()["n"] == 1  # another limit's rows stay
+    assert [second.wait_seconds("10.0.0.1") for _ in range(3)] == [0] * 3 and second.wait_seconds("10.0.0.1") > 0
+    pruning = SharedRateLimiter(first.database, "pruned", per_minute=6, burst=3, clock=lambda: now[0])
+    pruning.PRUNE_EVERY = 2
+    pruning.wait_seconds("a")
+    now[0] += 31
+    pruning.wait_seconds("b")  # the second request prunes "a"
+    with first.database.transaction() as db:
+        assert db.execute(rows, ("pruned",)).fetchone()["n"] == 1
+
     assert isinstance(limiter_for(first.database, "questions", 6, 3), SharedRateLimiter)
     assert isinstance(limiter_for(open_database(f"sqlite://{tmp_path / 'log.sqlite3'}"), "q", 6, 3), RateLimiter)
