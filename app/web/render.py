@@ -55,7 +55,7 @@ def kind_name(kind: str) -> str:
         return kind
 
 
-def size(document: Document) -> str:
+def document_length(document: Document) -> str:
     """A document's length: pages where it has them, else characters."""
     if document.pages:
         return label("size_pages", count=len(document.pages))
@@ -65,7 +65,7 @@ def size(document: Document) -> str:
 def documents_html(documents: list[Document]) -> str:
     """The corpus at a glance: each document's title, kind and length (pages or characters)."""
     rows = "".join(
-        f"<tr><td>{html.escape(d.title)}</td><td>{html.escape(kind_name(d.kind))}</td><td>{html.escape(size(d))}</td></tr>"
+        f"<tr><td>{html.escape(d.title)}</td><td>{html.escape(kind_name(d.kind))}</td><td>{html.escape(document_length(d))}</td></tr>"
         for d in documents
     )
     header = "".join(
