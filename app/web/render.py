@@ -65,7 +65,8 @@ def document_length(document: Document) -> str:
 def documents_html(documents: list[Document]) -> str:
     """The corpus at a glance: each document's title, kind and length (pages or characters)."""
     rows = "".join(
-        f"<tr><td>{html.escape(d.title)}</td><td>{html.escape(kind_name(d.kind))}</td><td>{html.escape(document_length(d))}</td></tr>"
+        f"<tr><td>{html.escape(d.title)}</td><td>{html.escape(kind_name(d.kind))}</td>"
+        f"<td>{html.escape(document_length(d))}</td></tr>"
         for d in documents
     )
     header = "".join(
