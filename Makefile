@@ -97,7 +97,7 @@ bench-generation: install-llm
 	$(PY) -m nanhai_qa.eval.bench_generation
 	$(PY) -m nanhai_qa.eval.llm_uses
 
-# Relearn the answer scorer (app/scorer.json) from data/mrc and the article's labelled questions;
+# Relearn the answer scorer (app/answering/scorer.json) from data/mrc and the article's labelled questions;
 # fixed splits and seed (~5 min the first time: it embeds the corpora into the cache).
 train-scorer: install
 	$(PY) -m nanhai_qa.eval.train_scorer

@@ -1,6 +1,6 @@
 """Where the bundled language model might help the extractive engine, measured with llama.cpp
-(`make bench-llm-uses`). Three uses, each decided on the tuning data before the test figures
-were looked at, by the rule stated here:
+(`make bench-generation` runs it after the generators' table). Three uses, each decided on the
+tuning data before the test figures were looked at, by the rule stated here:
 
 1. **Follow-up rewrite** (`prompts/llm_rewrite.txt`): the model rewrites a follow-up into a
    standalone question, which is answered without history; compared with the engine's rules on
