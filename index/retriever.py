@@ -12,6 +12,7 @@ from nanhai_qa.ingest.patterns import HAN_CHAR, YEAR_WORD
 from .crosslingual import EnglishBridge
 from .dense import search_all
 from .embedder import Embedder
+from .latent import LatentTerms
 from .lexical import BM25Index, JiebaTokenizer, Tokenizer, quoted_terms, tokenizer_id
 from .options import RetrievalMode, choose
 from .store import CorpusIndex, lexical_text
@@ -47,8 +48,13 @@ class Retriever:
     def __init__(
         self, corpus: CorpusIndex, embedder: Embedder, tokenizer: Tokenizer | None = None,
         weights: RetrievalWeights | None = None, expansions: dict[str, str] | None = None,
+        latent_terms: LatentTerms | None = None,
     ) -> None:
         self.corpus = corpus
+        # What the answer scorer reads a question's latent terms with; it knows the index's sentences.
+        self.latent_terms = latent_terms
+        if latent_terms is not None:
+            latent_terms.remember(corpus.latent)
         # Everyday words → the corpus's own words, added to a question that uses them (from
         # the corpus profile; README, "The corpus profile").
         self.expansions = {fold(word): words for word, words in (expansions or {}).items()}

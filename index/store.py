@@ -1,9 +1,10 @@
-"""Build the corpus index (embeddings, FAISS, BM25) and keep it in a cache directory.
+"""Build the corpus index (embeddings, FAISS, BM25, latent terms) and keep it in a cache directory.
 
 Files: `dense.faiss` (chunk vectors), `vectors.npz` (sentence and heading vectors),
-`chunks.json`, `bm25/` (the lexical index, when the tokenizer names itself), and
-`manifest.json` (source sha256, model id, chunker version, tokenizer and the sha256 of every
-file written). A stale manifest, or a missing, truncated or corrupt
+`chunks.json`, `bm25/` (the lexical index, when the tokenizer names itself), `latent.npz`
+(the latent terms of every sentence and of what stands around it, when built with them), and
+`manifest.json` (source sha256, model id, chunker version, tokenizer, latent terms and the
+sha256 of every file written). A stale manifest, or a missing, truncated or corrupt
 file, is reported in one line and rebuilt.
 """
 
@@ -14,7 +15,7 @@ import json
 import re
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import faiss
@@ -25,16 +26,19 @@ from nanhai_qa.ingest.files import ManifestError, atomic_target, read_manifest, 
 
 from .dense import DEFAULT_FAISS, FaissParams, build_faiss
 from .embedder import Embedder
+from .latent import LatentTerms, LatentVector, context_text, pack, unpack
 from .lexical import BM25Index, Tokenizer, tokenizer_id
 from .options import ChunkContext, choose
 
-INDEX_FORMAT = "6"  # 5: the manifest records the FAISS parameters; 6: BM25 is saved
+INDEX_FORMAT = "7"  # 5: the manifest records the FAISS parameters; 6: BM25 is saved; 7: latent terms
 # A byline ("文 / 珠江时报记者 黄婷") says who wrote the text only by its form; this tag
 # says it in words, so "谁写的？" finds it.
 KIND_TAGS = {"byline": "作者（谁写的、撰稿记者、来源报纸）："}
 SECTION_NUMBER = re.compile(r"^([(（][一二三四五六七八九十]+[)）]|\d{1,2}[\s、.．]|#+)\s*")
 FILES = ("dense.faiss", "vectors.npz", "chunks.json")
-CHANGED = {"sources": "source documents", "faiss": "FAISS parameters", "lexical": "BM25 tokenizer"}  # in words
+CHANGED = {  # in words
+    "sources": "source documents", "faiss": "FAISS parameters", "lexical": "BM25 tokenizer", "latent": "latent terms",
+}
 
 
 @dataclass
@@ -50,6 +54,8 @@ class CorpusIndex:
     chunk_heading: np.ndarray  # index into heading_names for each chunk, -1 when none
     manifest: dict
     bm25: BM25Index | None = None  # built with the tokenizer the manifest names ("lexical")
+    # latent terms (manifest "latent") of each sentence and each chunk's context_text, by text
+    latent: dict[str, LatentVector] = field(default_factory=dict)
 
 
 def section_name(heading: str) -> str:
@@ -81,6 +87,14 @@ def embedded_texts(chunks: list[Chunk], headings: list[str], context: str) -> li
             + [h.split(" › ")[-1] for h in headings])
 
 
+def latent_texts(documents: list[Document]) -> list[str]:
+    """What the index encodes into latent terms: every sentence and every chunk's context."""
+    return list(dict.fromkeys(
+        [s.text for d in documents for c in d.chunks for s in c.sentences]
+        + [t for d in documents for c in d.chunks if (t := context_text(c, d.title))]
+    ))
+
+
 def source_fingerprint(documents: list[Document]) -> dict[str, str]:
     return {d.id: hashlib.sha256(d.text.encode()).hexdigest() for d in documents}
 
@@ -89,12 +103,14 @@ def build_index(
     documents: list[Document], embedder: Embedder, faiss_params: FaissParams = DEFAULT_FAISS,
     context: ChunkContext | str = ChunkContext.PATH,
     progress: Callable[[str, int, int], None] | None = None, known: dict[str, np.ndarray] | None = None,
-    tokenizer: Tokenizer | None = None,
+    tokenizer: Tokenizer | None = None, latent_terms: LatentTerms | None = None,
+    known_latent: dict[str, LatentVector] | None = None,
 ) -> CorpusIndex:
-    """Embed the documents' chunks, sentences and headings, and index their words with BM25
-    when `tokenizer` names itself (JiebaTokenizer). Texts found in `known` (the vectors of the
-    previous index, same model and settings) are not embedded again: changing one document
-    of many re-embeds only that document."""
+    """Embed the documents' chunks, sentences and headings, index their words with BM25
+    when `tokenizer` names itself (JiebaTokenizer), and their latent terms with
+    `latent_terms`. Texts found in `known` and `known_latent` (the previous index's, same
+    model and settings) are not encoded again: changing one document of many re-embeds only
+    that document."""
     chunks = [c for d in documents for c in d.chunks]
     headings = sorted({c.heading for c in chunks if c.heading_path})
     texts = embedded_texts(chunks, headings, context)
@@ -106,6 +122,17 @@ def build_index(
         vectors.update(zip(missing[i : i + batch], embedder.embed_passages(missing[i : i + batch]), strict=True))
         if progress:
             progress("embedding", min(i + batch, len(missing)), len(missing))
+    latent: dict[str, LatentVector] = {}
+    if latent_terms is not None:
+        previous = known_latent or {}
+        wanted = latent_texts(documents)
+        latent = {t: previous[t] for t in wanted if t in previous}
+        missing_latent = [t for t in wanted if t not in latent]
+        for i in range(0, len(missing_latent), batch):
+            part = missing_latent[i : i + batch]
+            latent.update(zip(part, latent_terms.encode(part), strict=True))
+            if progress:
+                progress("latent terms", min(i + batch, len(missing_latent)), len(missing_latent))
     matrix = np.stack([vectors[t] for t in texts]).astype(np.float32) if texts else np.zeros((0, 1), np.float32)
     n, m = len(chunks), sum(len(c.sentences) for c in chunks)
     lexical = tokenizer_id(tokenizer) if tokenizer else None
@@ -123,10 +150,11 @@ def build_index(
         manifest={
             "format": INDEX_FORMAT, "chunker_version": CHUNKER_VERSION, "model": embedder.model_id,
             "faiss": asdict(faiss_params), "context": context, "lexical": lexical,
-            "sources": source_fingerprint(documents),
+            "latent": latent_terms.id if latent_terms else None, "sources": source_fingerprint(documents),
             "built": time.strftime("%Y-%m-%dT%H:%M:%S"), "chunks": n, "embedded": len(missing),
         },
         bm25=BM25Index.build([lexical_text(c) for c in chunks], tokenizer) if lexical and tokenizer else None,
+        latent=latent,
     )
 
 
@@ -147,6 +175,10 @@ def save_index(index: CorpusIndex, directory: Path) -> None:
         if index.bm25 is not None:
             (work / "bm25").mkdir()
             index.bm25.save(work / "bm25")
+        if index.manifest.get("latent"):
+            ids, weights, offsets = pack(index.latent.values())
+            np.savez(work / "latent.npz", texts=np.array(list(index.latent), dtype=str), ids=ids, weights=weights,
+                     offsets=offsets)
         index.manifest = write_manifest(work, {k: v for k, v in index.manifest.items() if k != "files"})
 
 
@@ -160,13 +192,14 @@ class IndexUnavailable(Exception):
 
 def load_index(
     directory: Path, documents: list[Document], model_id: str, faiss_params: FaissParams, context: ChunkContext | str,
-    tokenizer: Tokenizer | None = None,
+    tokenizer: Tokenizer | None = None, latent_terms: LatentTerms | None = None,
 ) -> CorpusIndex:
     manifest = _read_manifest(directory, verify=False)  # the cheap checks first
     expected = {
         "format": INDEX_FORMAT, "chunker_version": CHUNKER_VERSION, "model": model_id,
         "faiss": asdict(faiss_params), "context": context, "sources": source_fingerprint(documents),
         "lexical": tokenizer_id(tokenizer) if tokenizer else None,
+        "latent": latent_terms.id if latent_terms else None,
     }
     for key, value in expected.items():
         if manifest.get(key) != value:
@@ -200,9 +233,28 @@ def _read_files(
             heading_vectors=arrays["heading_vectors"], chunk_heading=arrays["chunk_heading"],
             manifest=manifest,
             bm25=BM25Index.load(directory / "bm25", tokenizer) if tokenizer and manifest.get("lexical") else None,
+            latent=_read_latent(directory) if manifest.get("latent") else {},
         )
     except Exception as e:  # any unreadable file means: rebuild
         raise StaleIndex(f"index files could not be read ({type(e).__name__})") from None
+
+
+def _read_latent(directory: Path) -> dict[str, LatentVector]:
+    arrays = np.load(directory / "latent.npz")
+    vectors = unpack(arrays["ids"], arrays["weights"], arrays["offsets"])
+    return dict(zip(arrays["texts"].tolist(), vectors, strict=True))
+
+
+def known_latent(directory: Path, latent_terms: LatentTerms | None) -> dict[str, LatentVector]:
+    """The latent terms the index in `directory` holds, when it is intact and was built with
+    the same ones; {} otherwise."""
+    try:
+        manifest = _read_manifest(directory)
+        if latent_terms is None or manifest.get("latent") != latent_terms.id:
+            return {}
+        return _read_latent(directory)
+    except (StaleIndex, OSError, ValueError, KeyError):
+        return {}
 
 
 def known_vectors(directory: Path, model_id: str, context: str) -> dict[str, np.ndarray]:
@@ -229,14 +281,16 @@ def open_index(
     directory: Path, documents: list[Document], embedder: Embedder, faiss_params: FaissParams = DEFAULT_FAISS,
     context: ChunkContext | str = ChunkContext.PATH, log: Callable[[str], None] = print,
     progress: Callable[[str, int, int], None] | None = None, rebuild: bool = False, readonly: bool = False,
-    tokenizer: Tokenizer | None = None,
+    tokenizer: Tokenizer | None = None, latent_terms: LatentTerms | None = None,
 ) -> tuple[CorpusIndex, bool]:
     """Load the cached index, or build and save it; returns (index, was_built). `readonly`
     (a replica serving an index built once by `nanhai-qa index`) never builds: a missing,
     stale or damaged index raises IndexUnavailable instead."""
     if not rebuild:
         try:
-            return load_index(directory, documents, embedder.model_id, faiss_params, context, tokenizer), False
+            index = load_index(directory, documents, embedder.model_id, faiss_params, context, tokenizer,
+                               latent_terms)
+            return index, False
         except StaleIndex as e:
             if readonly:
                 raise IndexUnavailable(
@@ -245,7 +299,9 @@ def open_index(
                 ) from None
             log(f"Index at {directory}: {e}; rebuilding.")
     known = {} if rebuild else known_vectors(directory, embedder.model_id, context)
-    index = build_index(documents, embedder, faiss_params, context, progress, known, tokenizer)
+    previous_latent = {} if rebuild else known_latent(directory, latent_terms)
+    index = build_index(documents, embedder, faiss_params, context, progress, known, tokenizer, latent_terms,
+                        previous_latent)
     if known:
         log(f"Index at {directory}: {index.manifest['embedded']} new or changed texts embedded, the rest kept.")
     try:

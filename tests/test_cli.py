@@ -96,3 +96,14 @@ def test_bad_corpus_and_settings_give_one_line(tmp_path, capsys, monkeypatch):
     monkeypatch.setenv("NANHAI_QA_RETRIEVAL__FAISS_INDEX", "nope")
     assert main(["ingest"]) == 2
     assert "NANHAI_QA_RETRIEVAL__FAISS_INDEX" in capsys.readouterr().err
+
+
+def test_a_scorer_file_that_does_not_fit_gives_one_line(tmp_path, capsys, monkeypatch):
+    """A scorer trained on other features (or damaged) stops the command with one line that
+    says to retrain it, not a traceback."""
+    old = tmp_path / "scorer.json"
+    old.write_text('{"features": ["cos_sentence"], "group_features": [], "models": {}}', encoding="utf-8")
+    monkeypatch.setenv("NANHAI_QA_ANSWER__SCORER", str(old))
+    assert main(["ask", "2022年新增了多少学位？"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: the answer scorer") and "make train-scorer" in err and "Traceback" not in err

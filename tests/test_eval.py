@@ -14,11 +14,12 @@ HELDOUT = EVAL_SET.parent / "heldout.jsonl"
 # results improve, never lower one without saying why. They were lowered once, with the
 # learned answer layer (issue 10): the earlier ones were met by rules fitted to this very set,
 # which did far worse on questions written without looking at it (eval/heldout.jsonl), now
-# gated too. Ceilings bound the false-refusal rate.
+# gated too. Ceilings bound the false-refusal rate. Raised with the latent terms (README,
+# "The answer scorer"): answer accuracy 0.947 / 0.870, refusal recall 0.645 / 0.654.
 FLOORS = {
-    EVAL_SET.name: {"hit@5": 0.97, "answer_accuracy": 0.93, "citation_recall": 0.94, "refusal_recall": 0.55,
+    EVAL_SET.name: {"hit@5": 0.97, "answer_accuracy": 0.94, "citation_recall": 0.95, "refusal_recall": 0.62,
                     "verbatim_rate": 1.0},
-    HELDOUT.name: {"hit@5": 0.94, "answer_accuracy": 0.82, "refusal_recall": 0.50, "verbatim_rate": 1.0},
+    HELDOUT.name: {"hit@5": 0.94, "answer_accuracy": 0.85, "refusal_recall": 0.62, "verbatim_rate": 1.0},
 }
 CEILINGS = {EVAL_SET.name: {"false_refusal_rate": 0.05}, HELDOUT.name: {"false_refusal_rate": 0.08}}
 

