@@ -55,7 +55,7 @@ class LatentTerms:
         if text in self._recent:
             self._recent.move_to_end(text)
             return self._recent[text]
-        ids, weights = self._engine._sparse_raw(text, self.top_k)
+        ids, weights = self._engine.sparse(text, top_k=self.top_k, fmt="indices")
         order = np.argsort(ids)
         vector = LatentVector(ids[order].astype(np.int32), weights[order].astype(np.float32))
         self._recent[text] = vector
