@@ -245,32 +245,25 @@ def _read_latent(directory: Path) -> dict[str, LatentVector]:
     return dict(zip(arrays["texts"].tolist(), vectors, strict=True))
 
 
-def known_latent(directory: Path, latent_terms: LatentTerms | None) -> dict[str, LatentVector]:
-    """The latent terms the index in `directory` holds, when it is intact and was built with
-    the same ones; {} otherwise."""
+def known_texts(
+    directory: Path, model_id: str, context: str, latent_terms: LatentTerms | None,
+) -> tuple[dict[str, np.ndarray], dict[str, LatentVector]]:
+    """What the index in `directory` already encoded, when it is intact (read once): each
+    text's vector when it was built with this model, and each text's latent terms when built
+    with the same ones; empty otherwise. Both depend on their model alone, so an index of an
+    older format or chunker still lends them."""
     try:
         manifest = _read_manifest(directory)
-        if latent_terms is None or manifest.get("latent") != latent_terms.id:
-            return {}
-        return _read_latent(directory)
-    except (StaleIndex, OSError, ValueError, KeyError):
-        return {}
-
-
-def known_vectors(directory: Path, model_id: str, context: str) -> dict[str, np.ndarray]:
-    """Each text the index in `directory` embedded, and its vector, when that index is intact
-    and was built with this model; {} otherwise. A text's vector depends on the model alone,
-    so an index of an older format or chunker still lends its vectors."""
-    try:
-        manifest = _read_manifest(directory)
-        if manifest.get("model") != model_id:
-            return {}
         old = _read_files(directory, manifest, [])
-        texts = embedded_texts(old.chunks, old.heading_names, manifest.get("context", context))
-        rows = np.concatenate([old.chunk_vectors, old.sentence_vectors, old.heading_vectors])
+        vectors = {}
+        if manifest.get("model") == model_id:
+            texts = embedded_texts(old.chunks, old.heading_names, manifest.get("context", context))
+            rows = np.concatenate([old.chunk_vectors, old.sentence_vectors, old.heading_vectors])
+            vectors = dict(zip(texts, rows, strict=True)) if len(texts) == len(rows) else {}
     except (StaleIndex, ValueError, TypeError, KeyError):
-        return {}
-    return dict(zip(texts, rows, strict=True)) if len(texts) == len(rows) else {}
+        return {}, {}
+    same_latent = latent_terms is not None and manifest.get("latent") == latent_terms.id
+    return vectors, old.latent if same_latent else {}
 
 
 def _chunk_from_json(c: dict) -> Chunk:
@@ -298,8 +291,7 @@ def open_index(
                     "(same corpus and settings)"
                 ) from None
             log(f"Index at {directory}: {e}; rebuilding.")
-    known = {} if rebuild else known_vectors(directory, embedder.model_id, context)
-    previous_latent = {} if rebuild else known_latent(directory, latent_terms)
+    known, previous_latent = ({}, {}) if rebuild else known_texts(directory, embedder.model_id, context, latent_terms)
     index = build_index(documents, embedder, faiss_params, context, progress, known, tokenizer, latent_terms,
                         previous_latent)
     if known:
