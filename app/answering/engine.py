@@ -325,7 +325,7 @@ def build_generator(
                                           generation.llm_max_new_tokens)
             else:
                 log(f"Loading the language model {path.name} (the first load of a GGUF file dequantises it) …")
-                backend = TransformersBackend(path, llm_cache, generation.llm_max_new_tokens)
+                backend = TransformersBackend(path, llm_cache, generation.llm_max_new_tokens, log)
     except BackendUnavailable as e:
         log(f"Generative answers are off: {e}. Using extractive answers.")
         return extractive

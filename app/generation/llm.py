@@ -8,6 +8,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import shutil
 import threading
 import time
 import urllib.error
@@ -157,13 +158,24 @@ class OpenAIBackend:
                 raise BackendUnavailable(f"{self.url} 的回复无法读取（{type(e).__name__}）") from e
 
 
+DISK_HEADROOM = 1 << 30  # bytes left free after caching a model, for the index and the exchange log
+
+
+def free_disk(folder: Path) -> int:
+    return shutil.disk_usage(folder).free
+
+
 class TransformersBackend:
     """A local causal LM run with transformers (a model directory, or a GGUF file, which is
-    dequantised once and cached as safetensors so the second start is fast)."""
+    dequantised once and cached as float16 safetensors so the second start is fast). Where the
+    disk has no room for that copy, the GGUF file is dequantised in memory at every start."""
 
     name = "transformers"
 
-    def __init__(self, model: Path, cache_dir: Path | None = None, max_new_tokens: int = 200) -> None:
+    def __init__(
+        self, model: Path, cache_dir: Path | None = None, max_new_tokens: int = 200,
+        log: Callable[[str], None] = print,
+    ) -> None:
         import torch
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
@@ -171,9 +183,8 @@ class TransformersBackend:
         directory, gguf_file = (model.parent, model.name) if model.suffix == ".gguf" else (model, None)
         if gguf_file and cache_dir:
             cached = cache_dir / f"{model.stem}-dequantised"
-            if not (cached / "config.json").is_file():
-                self._dequantise(directory, gguf_file, cached)
-            directory, gguf_file = cached, None
+            if (cached / "config.json").is_file() or self._dequantise(directory, gguf_file, cached, log):
+                directory, gguf_file = cached, None
         try:
             self.tokenizer = AutoTokenizer.from_pretrained(directory, gguf_file=gguf_file)
             self.model = AutoModelForCausalLM.from_pretrained(directory, gguf_file=gguf_file, dtype=torch.float32)
@@ -182,21 +193,37 @@ class TransformersBackend:
         self.model.eval()
 
     @staticmethod
-    def _dequantise(directory: Path, gguf_file: str, target: Path) -> None:
+    def _dequantise(directory: Path, gguf_file: str, target: Path, log: Callable[[str], None]) -> bool:
+        """Writes the dequantised model to `target`; False (and nothing written) when the disk
+        has no room for it."""
         import torch
+        from safetensors import SafetensorError
         from safetensors.torch import save_model
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
-        model = AutoModelForCausalLM.from_pretrained(directory, gguf_file=gguf_file, dtype=torch.float32)
+        # float16 halves the copy; 4-bit weights lose nothing that matters by it, and the model
+        # is loaded back as float32 (CPU float16 matmuls are slow).
+        model = AutoModelForCausalLM.from_pretrained(directory, gguf_file=gguf_file, dtype=torch.float16)
+        needed = 2 * model.num_parameters() + DISK_HEADROOM
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if free_disk(target.parent) < needed:
+            log(f"Not enough disk under {target.parent} to cache the dequantised model "
+                f"({needed / 2**30:.1f} GiB needed); it is dequantised again at every start.")
+            return False
         # transformers will not save_pretrained() a GGUF-loaded model; the weights are plain
-        # float32 tensors by now, so write them and a config without the quantisation note.
+        # tensors by now, so write them and a config without the quantisation note.
         if hasattr(model.config, "quantization_config"):
             del model.config.quantization_config
-        with atomic_target(target) as work:
-            AutoTokenizer.from_pretrained(directory, gguf_file=gguf_file).save_pretrained(work)
-            model.config.save_pretrained(work)
-            model.generation_config.save_pretrained(work)
-            save_model(model, str(work / "model.safetensors"))  # handles the tied embedding
+        try:
+            with atomic_target(target) as work:
+                AutoTokenizer.from_pretrained(directory, gguf_file=gguf_file).save_pretrained(work)
+                model.config.save_pretrained(work)
+                model.generation_config.save_pretrained(work)
+                save_model(model, str(work / "model.safetensors"))  # handles the tied embedding
+        except (OSError, SafetensorError) as e:  # the disk filled meanwhile; atomic_target removed the half copy
+            log(f"The dequantised model could not be cached ({e}); it is dequantised again at every start.")
+            return False
+        return True
 
     def stream(self, messages: Messages) -> Iterator[str]:
         from transformers import TextIteratorStreamer
