@@ -15,13 +15,16 @@ HELDOUT = EVAL_SET.parent / "heldout.jsonl"
 # learned answer layer (issue 10): the earlier ones were met by rules fitted to this very set,
 # which did far worse on questions written without looking at it (eval/heldout.jsonl), now
 # gated too. Ceilings bound the false-refusal rate. Raised with the latent terms (README,
-# "The answer scorer"): answer accuracy 0.947 / 0.870, refusal recall 0.645 / 0.654.
+# "The answer scorer"): answer accuracy 0.947 / 0.870, refusal recall 0.645 / 0.654. Refusal
+# recall lowered to 0.61 (one item each) when "mentioned but not explained" was kept to questions
+# that ask little besides the term (README): 0.613 / 0.615, with false refusals 0.035 → 0.026
+# on this set and 0.089 → 0.069 on DRCD; the false-refusal ceiling of this set lowered with it.
 FLOORS = {
-    EVAL_SET.name: {"hit@5": 0.97, "answer_accuracy": 0.94, "citation_recall": 0.95, "refusal_recall": 0.62,
+    EVAL_SET.name: {"hit@5": 0.97, "answer_accuracy": 0.95, "citation_recall": 0.95, "refusal_recall": 0.61,
                     "verbatim_rate": 1.0},
-    HELDOUT.name: {"hit@5": 0.94, "answer_accuracy": 0.85, "refusal_recall": 0.62, "verbatim_rate": 1.0},
+    HELDOUT.name: {"hit@5": 0.94, "answer_accuracy": 0.85, "refusal_recall": 0.61, "verbatim_rate": 1.0},
 }
-CEILINGS = {EVAL_SET.name: {"false_refusal_rate": 0.05}, HELDOUT.name: {"false_refusal_rate": 0.08}}
+CEILINGS = {EVAL_SET.name: {"false_refusal_rate": 0.04}, HELDOUT.name: {"false_refusal_rate": 0.08}}
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from functools import cached_property
 from pathlib import Path
@@ -47,6 +47,10 @@ DEFINITION_QUESTION = re.compile(
     r"\bwhat (is|are|does)\b|\bmean|\bwhich\b",
     re.I,
 )
+# A question asks what a term itself means only when little else is asked: at most this many
+# characters (or English words) besides the term ("“三走”工作是走哪三个？", but not "“三走”工作是
+# 哪一年由哪个部门提出的？", which asks a fact about it that a sentence may well give).
+DEFINITION_REST = 10
 # A sentence that defines a term it mentions: "X是指…", "X即…", "X包括…", "X：…".
 DEFINES = "是指|指的是|即|就是|包括|包含|分别是|：|:"
 # A year named in a question ("2024年", "in 2019"), not a count that looks like one ("2000个").
@@ -178,7 +182,8 @@ class AnswerEngine:
             question=clean.text, answer="", refused=False, retrieved=found.passages, notices=notices,
             query=found.text, answerable=found.judgement.answerable,
         )
-        if DEFINITION_QUESTION.search(found.query.folded) and (term := self._mentioned_term(found.query.folded)):
+        sentences = (folded for _, _, folded in self._folded_sentences)
+        if term := asked_term(found.query.folded, self.terms, self.folded_text, sentences):
             mentions = self._unexplained_mentions(term)
             if mentions:  # the corpus does not answer, and says where the term appears
                 lead = render("mentioned_not_explained", script, term=term)
@@ -217,18 +222,9 @@ class AnswerEngine:
         answer.answer = "\n".join(lines)
         return answer
 
-    def _mentioned_term(self, folded_question: str) -> str | None:
-        """A term of the corpus the question names: one the corpus puts in quotation marks,
-        or one the question quotes that the corpus uses (“七湖三湾” of “七湖三湾一站一园”)."""
-        for term in self.terms:  # longest first
-            if fold(term) in folded_question:
-                return term
-        quoted = sorted(quoted_terms([folded_question]), key=len, reverse=True)
-        return next((t for t in quoted if t in self.folded_text), None)
-
     @cached_property
     def _folded_sentences(self) -> list[tuple[Chunk, Span, str]]:
-        """Every sentence of the corpus with its folded text, folded once (on the first definition question)."""
+        """Every sentence of the corpus with its folded text, folded once (on the first question)."""
         return [(c, s, fold(s.text)) for c in self.retriever.corpus.chunks for s in c.sentences]
 
     def _unexplained_mentions(self, term: str) -> list[tuple[Chunk, Span]]:
@@ -239,6 +235,41 @@ class AnswerEngine:
         if any(explains.search(folded) for _, _, folded in mentions):
             return []
         return [(c, s) for c, s, _ in mentions]
+
+
+def asked_term(
+    folded_question: str, terms: list[str], folded_text: str, folded_sentences: Iterable[str]
+) -> str | None:
+    """The term of the corpus whose meaning the question asks: one the corpus puts in quotation
+    marks (`terms`, longest first), or one the question quotes that the corpus uses (“七湖三湾” of
+    “七湖三湾一站一园”), when what the question says besides it is a short definition request."""
+    named = next((term for term in terms if fold(term) in folded_question), None)
+    if named is None:
+        quoted = sorted(quoted_terms([folded_question]), key=len, reverse=True)
+        named = next((t for t in quoted if t in folded_text), None)
+    if named is None:
+        return None
+    # The question's subject is the phrase around the term that a sentence of the corpus also
+    # has ("“3+1”国资集团", not only "3+1"); what is asked is the rest.
+    subject = max((shared_around(folded_question, s, fold(named)) for s in folded_sentences), key=len,
+                  default=fold(named))
+    rest = folded_question.replace(subject, " ")
+    if len(re.findall(r"[a-z0-9]+|[^\W\d_a-z]", rest)) > DEFINITION_REST:
+        return None
+    return named if DEFINITION_QUESTION.search(rest) else None
+
+
+def shared_around(text: str, other: str, term: str) -> str:
+    """The longest piece of `text` around its first `term` that `other` also holds."""
+    at = text.find(term)
+    if at < 0 or term not in other:
+        return term
+    start, end = at, at + len(term)
+    while start > 0 and text[start - 1 : end] in other:
+        start -= 1
+    while end < len(text) and text[start : end + 1] in other:
+        end += 1
+    return text[start:end]
 
 
 def build_retriever(

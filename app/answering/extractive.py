@@ -4,6 +4,7 @@ of the document (e.g. one year's review, the next year's plan) they come from.""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 from nanhai_qa.app.prompts import SIMPLIFIED, render
@@ -84,6 +85,19 @@ def compose(quotes: list[tuple[Chunk, Span]], lead: str = "", style: AnswerStyle
     return Draft("\n".join(lines), citations)
 
 
+# A sentence that opens by pointing back ("这一思想…", "它是…", "而其他…") needs the one before it
+# to be understood; it often holds what the question asks (the thing "这" stands for).
+REFERS_BACK = re.compile(r"(这|這|此|该|該|它|其|他|她|而|但|並|并|同时|同時|此外|然而|因此|于是|於是)")
+
+
+def with_antecedent(chunk: Chunk, sentence: Span) -> list[Span]:
+    """`sentence`, preceded by the sentence of its chunk it points back to, if any."""
+    at = chunk.sentences.index(sentence) if sentence in chunk.sentences else 0
+    if at > 0 and REFERS_BACK.match(sentence.text.lstrip()):
+        return [chunk.sentences[at - 1], sentence]
+    return [sentence]
+
+
 @dataclass(frozen=True)
 class SelectionPolicy:
     """Which scored sentences an answer quotes: those whose probability is at least
@@ -94,6 +108,7 @@ class SelectionPolicy:
     keep_share: float | None = None
     max_sentences: int = 3
     max_list_sentences: int = 6
+    quote_antecedents: bool = True  # a kept sentence that points back brings the one before it
 
     def kept(self, judgement: Judgement, folded_question: str) -> list[Candidate]:
         """The sentences to quote, best first."""
@@ -110,8 +125,12 @@ class SelectionPolicy:
         if not kept:
             return []
         first_doc = kept[0].chunk.doc  # the best sentence's document leads
-        kept.sort(key=lambda c: (c.chunk.doc != first_doc, c.chunk.doc, c.sentence.start))
-        return [(c.chunk, c.sentence) for c in kept]
+        quotes = {
+            (c.chunk.id, s.start): (c.chunk, s)
+            for c in kept
+            for s in (with_antecedent(c.chunk, c.sentence) if self.quote_antecedents else [c.sentence])
+        }
+        return sorted(quotes.values(), key=lambda q: (q[0].doc != first_doc, q[0].doc, q[1].start))
 
 
 class ExtractiveGenerator:

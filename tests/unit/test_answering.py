@@ -8,7 +8,7 @@ import csv
 
 import pytest
 
-from nanhai_qa.app.answering.engine import AnswerEngine
+from nanhai_qa.app.answering.engine import AnswerEngine, asked_term, shared_around
 from nanhai_qa.app.answering.models import Message
 from nanhai_qa.app.answering.scorer import load_scorer
 from nanhai_qa.app.profile import CorpusProfile
@@ -196,3 +196,23 @@ def test_html_escapes_text_and_links_markers(retriever, town):
     sources = sources_html(answer, 7, {town.id: town.text})
     assert 'data-exchange="7"' in sources and "<mark>" in sources
     assert "河湾镇工作报告" in documents_html([town])
+
+
+def test_the_subject_of_a_question_is_the_phrase_it_shares_with_the_corpus():
+    assert shared_around("“3+1”国资集团是哪三家？", "整合组建“3+1”国资集团。", "3+1") == "“3+1”国资集团"
+    assert shared_around("“3+1”是什么？", "没有这个词。", "3+1") == "3+1"
+
+
+@pytest.mark.parametrize(
+    ("question", "term"),
+    [
+        ("“3+1”国资集团是哪三家？", "3+1"),  # the phrase around the term is its subject, not what is asked
+        ("三走是什么意思", "三走"),
+        ("“三走”工作是哪一年由哪个部门提出的？", None),  # a fact about the term, which a sentence may give
+        ("河湾镇去年新增了多少学位？", None),  # no term at all
+        ("三走工作的效果怎么样？", None),  # names the term, asks no definition
+    ],
+)
+def test_a_definition_question_names_its_term_and_asks_little_else(question, term):
+    sentences = ["整合组建“3+1”国资集团。", "深入开展“三走”工作。"]
+    assert asked_term(question, ["3+1", "三走"], "".join(sentences), sentences) == term

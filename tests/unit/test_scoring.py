@@ -120,6 +120,16 @@ def test_selection_keeps_close_sentences_in_reading_order():
     assert len(listing.select(_judged([.4, .3, .2, .1], chunk), "有哪些")) == 4
 
 
+def test_a_sentence_that_points_back_brings_the_one_before_it():
+    chunk = _chunk("甲厂造了新船。|这艘船长三百米。|乙厂造了桥。")
+    policy = SelectionPolicy(keep_share=0.5)
+    quotes = policy.select(_judged([0.1, 0.9, 0.2], chunk), "哪个厂造的船长三百米")
+    assert [s.text for _, s in quotes] == ["甲厂造了新船。", "这艘船长三百米。"]
+    alone = SelectionPolicy(keep_share=0.5, quote_antecedents=False).select(_judged([0.1, 0.9, 0.2], chunk), "x")
+    assert [s.text for _, s in alone] == ["这艘船长三百米。"]
+    assert [s.text for _, s in policy.select(_judged([0.1, 0.2, 0.9], chunk), "x")] == ["乙厂造了桥。"]
+
+
 def test_adjacent_sentences_of_one_chunk_become_one_quote():
     chunk = _chunk("甲。|乙。|丙。")
     a, b, c = chunk.sentences
