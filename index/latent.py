@@ -41,6 +41,7 @@ class LatentTerms:
         self._recent: OrderedDict[str, LatentVector] = OrderedDict()
         self._recent_size = recent
         self._lock = threading.Lock()  # the engine is not reentrant
+        self.encoded = 0  # texts run through the model (neither remembered nor recent): what a test counts
 
     def remember(self, vectors: dict[str, LatentVector]) -> None:
         self._known.update(vectors)
@@ -56,6 +57,7 @@ class LatentTerms:
             self._recent.move_to_end(text)
             return self._recent[text]
         ids, weights = self._engine.sparse(text, top_k=self.top_k, fmt="indices")
+        self.encoded += 1
         order = np.argsort(ids)
         vector = LatentVector(ids[order].astype(np.int32), weights[order].astype(np.float32))
         self._recent[text] = vector

@@ -2,20 +2,22 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
-from nanhai_qa.ingest import Chunk
+from nanhai_qa.ingest import Chunk, Document
 from nanhai_qa.ingest.patterns import HAN_CHAR, YEAR_WORD
 
 from .crosslingual import EnglishBridge
-from .dense import search_all
+from .dense import DEFAULT_FAISS, FaissParams, search_all
 from .embedder import Embedder
 from .latent import LatentTerms
 from .lexical import BM25Index, JiebaTokenizer, Tokenizer, quoted_terms, tokenizer_id
-from .options import RetrievalMode, choose
-from .store import CorpusIndex, lexical_text
+from .options import ChunkContext, RetrievalMode, choose
+from .store import CorpusIndex, lexical_text, open_index
 from .text import fold
 
 
@@ -140,3 +142,20 @@ def _ranks(values: np.ndarray) -> np.ndarray:
     ranks = np.empty(len(values), dtype=np.float64)
     ranks[order] = np.arange(1, len(values) + 1)
     return ranks
+
+
+def open_retriever(
+    directory: Path, documents: list[Document], embedder: Embedder, tokenizer_cache: Path | None = None,
+    faiss_params: FaissParams = DEFAULT_FAISS, context: ChunkContext | str = ChunkContext.PATH,
+    weights: RetrievalWeights | None = None, expansions: dict[str, str] | None = None,
+    log: Callable[[str], None] = print, progress: Callable[[str, int, int], None] | None = None,
+    rebuild: bool = False, readonly: bool = False,
+) -> Retriever:
+    """A Retriever over the index of `documents` in `directory` (loaded, or built and saved
+    once; see `open_index`), with the tokenizer that knows the corpus's quoted terms (jieba
+    caches its dictionary in `tokenizer_cache`) and the latent terms of the bundled e5."""
+    tokenizer = JiebaTokenizer(quoted_terms(d.text for d in documents), tokenizer_cache)
+    latent_terms = LatentTerms()
+    corpus, _ = open_index(directory, documents, embedder, faiss_params, context, log=log, progress=progress,
+                           rebuild=rebuild, readonly=readonly, tokenizer=tokenizer, latent_terms=latent_terms)
+    return Retriever(corpus, embedder, tokenizer, weights, expansions, latent_terms)

@@ -19,15 +19,13 @@ from nanhai_qa.app.profile import CorpusProfile, load_profile
 from nanhai_qa.app.prompts import ENGLISH, prompt, render
 from nanhai_qa.app.settings import Settings
 from nanhai_qa.index import (
-    JiebaTokenizer,
-    LatentTerms,
     Passage,
     Query,
     RetrievalMode,
     Retriever,
     fold,
     load_embedder,
-    open_index,
+    open_retriever,
     quoted_terms,
     section_name,
 )
@@ -285,14 +283,11 @@ def build_retriever(
     embedder = load_embedder(
         retrieval.embedding_model, cache_dir, retrieval.offline, log=log, runtime=retrieval.embedding_runtime
     )
-    tokenizer = JiebaTokenizer(quoted_terms(d.text for d in documents), cache_dir)
-    latent_terms = LatentTerms()
-    corpus, _ = open_index(
-        settings.index_dir(), documents, embedder, retrieval.faiss(), retrieval.chunk_context,
-        log=log, progress=progress, rebuild=rebuild, readonly=settings.storage.index_readonly and not rebuild,
-        tokenizer=tokenizer, latent_terms=latent_terms,
+    return open_retriever(
+        settings.index_dir(), documents, embedder, cache_dir, retrieval.faiss(), retrieval.chunk_context,
+        retrieval.weights(), profile.expansions(), log=log, progress=progress, rebuild=rebuild,
+        readonly=settings.storage.index_readonly and not rebuild,
     )
-    return Retriever(corpus, embedder, tokenizer, retrieval.weights(), profile.expansions(), latent_terms)
 
 
 def build_engine(
