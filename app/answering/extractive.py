@@ -89,13 +89,24 @@ def compose(quotes: list[tuple[Chunk, Span]], lead: str = "", style: AnswerStyle
 # to be understood; it often holds what the question asks (the thing "这" stands for).
 REFERS_BACK = re.compile(r"(这|這|此|该|該|它|其|他|她|而|但|並|并|同时|同時|此外|然而|因此|于是|於是)")
 
+# A date without its year ("4月，…", "10月18日…") takes the year from the text before it.
+MONTH = re.compile(r"\d{1,2}\s*月")
+YEAR_NAMED = re.compile(r"\d{3,4}\s*年")
 
-def with_antecedent(chunk: Chunk, sentence: Span) -> list[Span]:
-    """`sentence`, preceded by the sentence of its chunk it points back to, if any."""
+
+def with_antecedent(chunk: Chunk, sentence: Span, asks_time: bool = False) -> list[Span]:
+    """`sentence`, preceded by the sentence of its chunk it points back to, if any, and, for a
+    question asking when, by the nearest one naming the year its date leaves out."""
     at = chunk.sentences.index(sentence) if sentence in chunk.sentences else 0
-    if at > 0 and REFERS_BACK.match(sentence.text.lstrip()):
-        return [chunk.sentences[at - 1], sentence]
-    return [sentence]
+    before = chunk.sentences[:at]
+    quoted = [sentence]
+    if before and REFERS_BACK.match(sentence.text.lstrip()):
+        quoted.insert(0, before[-1])
+    if asks_time and MONTH.search(sentence.text) and not YEAR_NAMED.search(sentence.text):
+        dated = next((s for s in reversed(before) if YEAR_NAMED.search(s.text)), None)
+        if dated is not None and dated not in quoted:
+            quoted.insert(0, dated)
+    return quoted
 
 
 @dataclass(frozen=True)
@@ -108,7 +119,7 @@ class SelectionPolicy:
     keep_share: float | None = None
     max_sentences: int = 3
     max_list_sentences: int = 6
-    quote_antecedents: bool = True  # a kept sentence that points back brings the one before it
+    quote_antecedents: bool = True  # a kept sentence brings what it points back to (with_antecedent)
 
     def kept(self, judgement: Judgement, folded_question: str) -> list[Candidate]:
         """The sentences to quote, best first."""
@@ -125,10 +136,11 @@ class SelectionPolicy:
         if not kept:
             return []
         first_doc = kept[0].chunk.doc  # the best sentence's document leads
+        asks_time = question_types(folded_question)["time"]
         quotes = {
             (c.chunk.id, s.start): (c.chunk, s)
             for c in kept
-            for s in (with_antecedent(c.chunk, c.sentence) if self.quote_antecedents else [c.sentence])
+            for s in (with_antecedent(c.chunk, c.sentence, asks_time) if self.quote_antecedents else [c.sentence])
         }
         return sorted(quotes.values(), key=lambda q: (q[0].doc != first_doc, q[0].doc, q[1].start))
 

@@ -130,6 +130,14 @@ def test_a_sentence_that_points_back_brings_the_one_before_it():
     assert [s.text for _, s in policy.select(_judged([0.1, 0.2, 0.9], chunk), "x")] == ["乙厂造了桥。"]
 
 
+def test_a_date_without_its_year_brings_the_sentence_naming_the_year():
+    chunk = _chunk("1959年大会召开。|会上讨论了预算。|4月，甲当选主席。")
+    policy = SelectionPolicy(keep_share=0.5)
+    quotes = policy.select(_judged([0.1, 0.1, 0.9], chunk), "甲在哪一年当选主席")
+    assert [s.text for _, s in quotes] == ["1959年大会召开。", "4月，甲当选主席。"]
+    assert [s.text for _, s in policy.select(_judged([0.1, 0.1, 0.9], chunk), "甲当选了什么")] == ["4月，甲当选主席。"]
+
+
 def test_adjacent_sentences_of_one_chunk_become_one_quote():
     chunk = _chunk("甲。|乙。|丙。")
     a, b, c = chunk.sentences
