@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, replace
 from functools import cached_property
 from pathlib import Path
@@ -117,7 +117,8 @@ class AnswerEngine:
         self.max_question_chars = max_question_chars
         self.max_history_turns = max_history_turns
         documents = list(retriever.corpus.documents.values())
-        self.terms = sorted(quoted_terms(d.text for d in documents), key=len, reverse=True)
+        # The corpus's quoted terms, longest first, with their folded forms (folded once, not per question).
+        self.terms = {t: fold(t) for t in sorted(quoted_terms(d.text for d in documents), key=len, reverse=True)}
         self.years = {y for d in documents for y in YEAR.findall(d.text)}
         self.folded_text = fold("\n".join(d.text for d in documents))
         self.frame = question_frame(retriever, self.profile)
@@ -180,8 +181,7 @@ class AnswerEngine:
             question=clean.text, answer="", refused=False, retrieved=found.passages, notices=notices,
             query=found.text, answerable=found.judgement.answerable,
         )
-        sentences = (folded for _, _, folded in self._folded_sentences)
-        if term := asked_term(found.query.folded, self.terms, self.folded_text, sentences):
+        if term := asked_term(found.query.folded, self.terms, self.folded_text, self._folded_sentence_texts()):
             mentions = self._unexplained_mentions(term)
             if mentions:  # the corpus does not answer, and says where the term appears
                 lead = render("mentioned_not_explained", script, term=term)
@@ -220,9 +220,14 @@ class AnswerEngine:
         answer.answer = "\n".join(lines)
         return answer
 
+    def _folded_sentence_texts(self) -> Iterator[str]:
+        """The folded sentences, read (and on the first call folded) only when iterated."""
+        for _, _, folded in self._folded_sentences:
+            yield folded
+
     @cached_property
     def _folded_sentences(self) -> list[tuple[Chunk, Span, str]]:
-        """Every sentence of the corpus with its folded text, folded once (on the first question)."""
+        """Every sentence of the corpus with its folded text, folded once (on the first definition question)."""
         return [(c, s, fold(s.text)) for c in self.retriever.corpus.chunks for s in c.sentences]
 
     def _unexplained_mentions(self, term: str) -> list[tuple[Chunk, Span]]:
@@ -236,12 +241,15 @@ class AnswerEngine:
 
 
 def asked_term(
-    folded_question: str, terms: list[str], folded_text: str, folded_sentences: Iterable[str]
+    folded_question: str, terms: dict[str, str], folded_text: str, folded_sentences: Iterable[str]
 ) -> str | None:
     """The term of the corpus whose meaning the question asks: one the corpus puts in quotation
-    marks (`terms`, longest first), or one the question quotes that the corpus uses (“七湖三湾” of
-    “七湖三湾一站一园”), when what the question says besides it is a short definition request."""
-    named = next((term for term in terms if fold(term) in folded_question), None)
+    marks (`terms`, longest first, each with its folded form), or one the question quotes that
+    the corpus uses (“七湖三湾” of “七湖三湾一站一园”), when what the question says besides it
+    is a short definition request."""
+    if not DEFINITION_QUESTION.search(folded_question):  # most questions: no need to look further
+        return None
+    named = next((term for term, folded in terms.items() if folded in folded_question), None)
     if named is None:
         quoted = sorted(quoted_terms([folded_question]), key=len, reverse=True)
         named = next((t for t in quoted if t in folded_text), None)
@@ -249,8 +257,9 @@ def asked_term(
         return None
     # The question's subject is the phrase around the term that a sentence of the corpus also
     # has ("“3+1”国资集团", not only "3+1"); what is asked is the rest.
-    subject = max((shared_around(folded_question, s, fold(named)) for s in folded_sentences), key=len,
-                  default=fold(named))
+    folded_term = fold(named)
+    subject = max((shared_around(folded_question, s, folded_term) for s in folded_sentences), key=len,
+                  default=folded_term)
     rest = folded_question.replace(subject, " ")
     if len(re.findall(r"[a-z0-9]+|[^\W\d_a-z]", rest)) > DEFINITION_REST:
         return None

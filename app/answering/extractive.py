@@ -94,11 +94,10 @@ MONTH = re.compile(r"\d{1,2}\s*月")
 YEAR_NAMED = re.compile(r"\d{3,4}\s*年")
 
 
-def with_antecedent(chunk: Chunk, sentence: Span, asks_time: bool = False) -> list[Span]:
-    """`sentence`, preceded by the sentence of its chunk it points back to, if any, and, for a
-    question asking when, by the nearest one naming the year its date leaves out."""
-    at = chunk.sentences.index(sentence) if sentence in chunk.sentences else 0
-    before = chunk.sentences[:at]
+def with_antecedent(candidate: Candidate, asks_time: bool = False) -> list[Span]:
+    """The candidate's sentence, preceded by the sentence of its chunk it points back to, if
+    any, and, for a question asking when, by the nearest one naming the year its date leaves out."""
+    sentence, before = candidate.sentence, candidate.chunk.sentences[: candidate.index]
     quoted = [sentence]
     if before and REFERS_BACK.match(sentence.text.lstrip()):
         quoted.insert(0, before[-1])
@@ -140,7 +139,7 @@ class SelectionPolicy:
         quotes = {
             (c.chunk.id, s.start): (c.chunk, s)
             for c in kept
-            for s in (with_antecedent(c.chunk, c.sentence, asks_time) if self.quote_antecedents else [c.sentence])
+            for s in (with_antecedent(c, asks_time) if self.quote_antecedents else [c.sentence])
         }
         return sorted(quotes.values(), key=lambda q: (q[0].doc != first_doc, q[0].doc, q[1].start))
 

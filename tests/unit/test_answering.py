@@ -215,4 +215,4 @@ def test_the_subject_of_a_question_is_the_phrase_it_shares_with_the_corpus():
 )
 def test_a_definition_question_names_its_term_and_asks_little_else(question, term):
     sentences = ["整合组建“3+1”国资集团。", "深入开展“三走”工作。"]
-    assert asked_term(question, ["3+1", "三走"], "".join(sentences), sentences) == term
+    assert asked_term(question, {"3+1": "3+1", "三走": "三走"}, "".join(sentences), sentences) == term
