@@ -35,11 +35,12 @@ def test_calibration_on_a_fixed_sample(settings):
 def test_training_runs_on_the_article(settings):
     """`make train-scorer`'s own steps, on the article's Chinese questions only (the public
     corpora take minutes to embed, and the article has too few English questions to fit a
-    model): examples from the real index, both models fitted, calibrated and thresholded on
-    the dev part, and the result written and loaded as a scorer."""
+    model): examples from the real index, both models fitted (the answerability model linear,
+    and as the networks Chinese questions get), calibrated and thresholded on the dev part,
+    and the result written and loaded as a scorer."""
     import json
 
-    from nanhai_qa.app.answering.scorer import FEATURES, AnswerScorer, load_scorer
+    from nanhai_qa.app.answering.scorer import FEATURES, AnswerScorer, MLPModel, load_scorer
     from nanhai_qa.eval.scorer_data import Examples
     from nanhai_qa.eval.train_scorer import add_article_examples, train_script
 
@@ -51,9 +52,15 @@ def test_training_runs_on_the_article(settings):
     model, figures = train_script(train_set.only("chinese"), {"article": dev.only("chinese")}, article_weight=1.0)
     assert figures["article"]["accuracy"] > 0.8 and figures["article"]["false_refusals"] <= 0.1, figures
     assert 0.0 < model.refuse_below < 1.0 and model.temperature > 0
+    network, figures = train_script(train_set.only("chinese"), {"article": dev.only("chinese")}, article_weight=1.0,
+                                    network=True)
+    assert figures["article"]["accuracy"] > 0.8 and figures["article"]["false_refusals"] <= 0.1, figures
     path = settings.storage.cache_dir / "scorer-from-test.json"
-    path.write_text(json.dumps(AnswerScorer({"chinese": model, "other": model}).to_json()), encoding="utf-8")
-    assert load_scorer(path).models["chinese"].refuse_below == model.refuse_below
+    path.write_text(json.dumps(AnswerScorer({"chinese": network, "other": model}).to_json()), encoding="utf-8")
+    loaded = load_scorer(path)
+    assert isinstance(loaded.models["chinese"].answerability, MLPModel)
+    assert loaded.models["chinese"].refuse_below == network.refuse_below
+    assert loaded.models["other"].refuse_below == model.refuse_below
 
 
 def test_answering_encodes_only_the_question_in_latent_terms(engine):

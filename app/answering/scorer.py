@@ -366,6 +366,35 @@ class LinearModel:
 
 
 @dataclass(frozen=True)
+class MLPModel:
+    """The mean logit of a few one-hidden-layer networks (ReLU) on standardised inputs. The
+    answerability of Chinese questions needs what a linear model cannot weigh: which cover
+    matters depends on what the question asks (a name found means little to "why")."""
+
+    members: list[tuple[np.ndarray, np.ndarray, np.ndarray, float]]  # (W1, b1, w2, b2) each
+    mean: np.ndarray
+    scale: np.ndarray
+
+    def logits(self, x: np.ndarray) -> np.ndarray:
+        z = (x - self.mean) / self.scale
+        return np.mean([np.maximum(z @ w1 + b1, 0.0) @ w2 + b2 for w1, b1, w2, b2 in self.members], axis=0)
+
+    def to_json(self) -> dict:
+        return {"members": [[w1.tolist(), b1.tolist(), w2.tolist(), b2] for w1, b1, w2, b2 in self.members],
+                "mean": self.mean.tolist(), "scale": self.scale.tolist()}
+
+    @classmethod
+    def from_json(cls, data: dict) -> MLPModel:
+        members = [(np.asarray(w1, np.float32), np.asarray(b1, np.float32), np.asarray(w2, np.float32), float(b2))
+                   for w1, b1, w2, b2 in data["members"]]
+        return cls(members, np.asarray(data["mean"], np.float32), np.asarray(data["scale"], np.float32))
+
+
+def model_from_json(data: dict) -> LinearModel | MLPModel:
+    return MLPModel.from_json(data) if "members" in data else LinearModel.from_json(data)
+
+
+@dataclass(frozen=True)
 class Judgement:
     """What the scorer says of one retrieval: how likely anything in it answers the question,
     each candidate's probability of being (one of) the answer, best first, and the thresholds
@@ -385,7 +414,7 @@ class ScriptModel:
     candidates at `temperature`; P(answerable) is Platt-calibrated on development data."""
 
     selection: LinearModel
-    answerability: LinearModel
+    answerability: LinearModel | MLPModel
     temperature: float = 1.0
     platt: tuple[float, float] = (1.0, 0.0)  # calibrated P(answerable) = sigmoid(a · logit + b)
     refuse_below: float = 0.5  # refuse when P(answerable) is below this
@@ -414,7 +443,7 @@ class ScriptModel:
     @classmethod
     def from_json(cls, data: dict) -> ScriptModel:
         return cls(
-            LinearModel.from_json(data["selection"]), LinearModel.from_json(data["answerability"]),
+            LinearModel.from_json(data["selection"]), model_from_json(data["answerability"]),
             float(data["temperature"]), (float(data["platt"][0]), float(data["platt"][1])),
             float(data["refuse_below"]), float(data["keep_share"]),
         )

@@ -2,6 +2,7 @@
 scorer's arithmetic, the selection policy, adjacent quotes, the weights file."""
 
 import json
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -13,6 +14,7 @@ from nanhai_qa.app.answering.scorer import (
     AnswerScorer,
     Candidate,
     LinearModel,
+    MLPModel,
     ScorerFileError,
     ScriptModel,
     _local_weights,
@@ -180,6 +182,25 @@ def test_weights_file_round_trip_and_clear_errors(tmp_path):
     path.write_text("{not json", encoding="utf-8")
     with pytest.raises(ScorerFileError):
         load_scorer(path)
+
+
+def test_a_network_answerability_model_computes_by_hand_and_round_trips(tmp_path):
+    """Two members, two inputs, two hidden units: the mean of relu(z·W1 + b1)·w2 + b2 over the
+    members, on inputs standardised by mean and scale; saved and loaded, the same logits."""
+    one = (np.array([[1.0, -1.0], [0.0, 2.0]], np.float32), np.array([0.0, 0.5], np.float32),
+           np.array([1.0, 1.0], np.float32), 0.0)
+    two = (np.eye(2, dtype=np.float32), np.zeros(2, np.float32), np.array([-1.0, 0.0], np.float32), 1.0)
+    network = MLPModel([one, two], mean=np.array([1.0, 0.0], np.float32), scale=np.array([2.0, 1.0], np.float32))
+    x = np.array([[3.0, 1.0]], np.float32)  # standardised: (1, 1)
+    # one: hidden relu((1, -1 + 2 + 0.5)) = (1, 1.5) → 2.5; two: hidden (1, 1) → -1 + 1 = 0
+    assert network.logits(x) == pytest.approx([1.25])
+    model = replace(_model(), answerability=network)
+    scorer = AnswerScorer({"chinese": model, "other": _model()})
+    path = tmp_path / "scorer.json"
+    path.write_text(json.dumps(scorer.to_json()), encoding="utf-8")
+    loaded = load_scorer(path).models["chinese"].answerability
+    assert isinstance(loaded, MLPModel) and loaded.logits(x) == pytest.approx([1.25])
+    assert isinstance(load_scorer(path).models["other"].answerability, LinearModel)
 
 
 def test_the_committed_scorer_loads_and_says_how_it_was_made():
