@@ -312,7 +312,9 @@ class CandidateFeatures:
 
 
 # What the answerability model reads of a question's candidates: how well its best-ranked
-# sentence meets the question, and whether any candidate holds what the question names or asks.
+# sentence meets the question, how well its three best do on average (one sentence that
+# happens to share the question's words, among others that do not, is a near miss more often
+# than an answer), and whether any candidate holds what the question names or asks.
 BEST = (
     "cos_sentence", "cos_chunk", "cos_passage", "bm25", "words_in_sentence", "words_in_context", "words_focus",
     "bigrams_in_sentence", "bigrams_in_context", "chars_in_sentence", "chars_in_context", "longest_match",
@@ -328,18 +330,21 @@ _BEST_COLUMNS = [FEATURES.index(f) for f in BEST]
 _ANY_COLUMNS = [FEATURES.index(f) for f in ANY]
 _QUESTION_COLUMNS = [FEATURES.index(f"q_{t}") for t in QUESTION_TYPES]
 GROUP_FEATURES = (
-    "best_logit", "logit_margin", *(f"best_{f}" for f in BEST), *(f"any_{f}" for f in ANY),
-    *(f"q_{t}" for t in QUESTION_TYPES),
+    "best_logit", "logit_margin", *(f"best_{f}" for f in BEST), *(f"top3_{f}" for f in BEST),
+    *(f"any_{f}" for f in ANY), *(f"q_{t}" for t in QUESTION_TYPES),
 )
 
 
 def group_features(features: np.ndarray, logits: np.ndarray) -> np.ndarray:
-    """One row for a question: its best candidate (by selection logit), and the best of all."""
+    """One row for a question: its best candidate (by selection logit), the mean of its best
+    three, and the best of all."""
     order = np.argsort(-logits)
     best = features[order[0]]
     margin = logits[order[0]] - logits[order[1]] if len(order) > 1 else 5.0
+    top3 = features[order[:3]][:, _BEST_COLUMNS].mean(0)
     return np.concatenate([
-        [logits[order[0]], margin], best[_BEST_COLUMNS], features[:, _ANY_COLUMNS].max(0), best[_QUESTION_COLUMNS],
+        [logits[order[0]], margin], best[_BEST_COLUMNS], top3, features[:, _ANY_COLUMNS].max(0),
+        best[_QUESTION_COLUMNS],
     ]).astype(np.float32)
 
 
