@@ -52,14 +52,17 @@ ARTICLE_SETS = (EVAL_SET, Path(__file__).resolve().parent / "dev.jsonl")
 ARTICLE_TRAIN = Path(__file__).resolve().parent / "train.jsonl"
 TOP_K = 5
 MAX_CITED_CHARS = 130  # the selection's budget on dev (the target is 150 on test; keep a margin)
-MAX_FALSE_REFUSALS = 0.03  # mean over the dev sets
+MAX_FALSE_REFUSALS = 0.03  # in each dev set (the targets are per set)
+# Width of the soft refusal step when choosing the threshold (refusal_rates), in Platt logits:
+# about how far float noise between machines moved a dev question's logit (up to 0.35).
+THRESHOLD_SMOOTHING = 0.3
 ACCURACY_SLACK = 0.005  # a lower keep share must buy at least this much accuracy (more quotes, more to read)
 ANSWERABILITY_C = 0.1  # L2 strength of the linear answerability model, chosen on dev (1.0 refused fewer unanswerables)
 # The answerability model's family per script, chosen on dev and by cross-validation on the
 # article's training questions (README, "What was tried"): networks for Chinese, linear for
 # English, where the networks did no better.
 ANSWERABILITY_NETWORK = {"chinese": True, "other": False}
-NETWORK_HIDDEN, NETWORK_ALPHA, NETWORK_MEMBERS = 32, 1.0, 5
+NETWORK_HIDDEN, NETWORK_ALPHA, NETWORK_MEMBERS = 32, 1.0, 10
 LOG_LENGTH = FEATURES.index("log_length")
 LIST_QUESTION = FEATURES.index("q_list")
 
@@ -107,11 +110,21 @@ def add_article_examples(cache_dir: Path, train: Examples, dev: Examples) -> Non
     article_examples(retriever, frame, by_split["dev"], TOP_K, mode, dev)
 
 
+def standardisation(X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each column's mean and scale; a column (nearly) constant in training keeps scale 1, so
+    that a value it takes only at answer time is not blown up by a tiny scale."""
+    std = X.std(0)
+    return X.mean(0), np.where(std > 1e-4, std, 1.0)
+
+
 def fit_logistic(X: np.ndarray, y: np.ndarray, weight: np.ndarray | None = None, c: float = 1.0) -> LinearModel:
     from sklearn.linear_model import LogisticRegression
 
-    mean, scale = X.mean(0), X.std(0) + 1e-6
-    model = LogisticRegression(C=c, max_iter=5000, random_state=SEED)
+    mean, scale = standardisation(X)
+    # Newton's method reaches the (unique) optimum; lbfgs stopped early along directions the
+    # features leave flat (filled_t + unfilled_t = q_t), where float noise between machines
+    # then moved weights by up to 0.09 and the refusal threshold with them.
+    model = LogisticRegression(C=c, solver="newton-cholesky", max_iter=100, random_state=SEED)
     model.fit((X - mean) / scale, y, sample_weight=weight)
     return LinearModel(model.coef_[0].astype(np.float32), float(model.intercept_[0]), mean.astype(np.float32),
                        scale.astype(np.float32))
@@ -125,7 +138,7 @@ def fit_network(X: np.ndarray, y: np.ndarray, weight: np.ndarray) -> MLPModel:
     from sklearn.exceptions import ConvergenceWarning
     from sklearn.neural_network import MLPClassifier
 
-    mean, scale = X.mean(0), X.std(0) + 1e-6
+    mean, scale = standardisation(X)
     members = []
     for seed in range(SEED, SEED + NETWORK_MEMBERS):
         model = MLPClassifier(hidden_layer_sizes=(NETWORK_HIDDEN,), alpha=NETWORK_ALPHA, max_iter=300,
@@ -217,12 +230,27 @@ def outcome(groups: list[DevGroup], model: ScriptModel, refuse_below: float, kee
     )
 
 
+def refusal_rates(groups: list[DevGroup], model: ScriptModel, refuse_below: float) -> tuple[float, float]:
+    """(false refusals, refusal recall) at `refuse_below`, each question refused by a degree:
+    a logistic step of width THRESHOLD_SMOOTHING around the threshold (in Platt logits)
+    instead of a hard one. The rates then move smoothly with the threshold and the model, so
+    the threshold chosen no longer jumps with whichever single question crosses it."""
+    a, b = model.platt
+    cut = math.log(refuse_below / (1 - refuse_below))
+    refused = {True: [], False: []}
+    for g in groups:
+        refused[g.answerable].append(1 / (1 + math.exp(-(cut - (a * g.group_logit + b)) / THRESHOLD_SMOOTHING)))
+    return (float(np.mean(refused[True])) if refused[True] else 0.0,
+            float(np.mean(refused[False])) if refused[False] else 1.0)
+
+
 def choose_thresholds(dev: dict[str, list[DevGroup]], model: ScriptModel) -> tuple[float, float]:
     """The share of the best sentence's probability a quoted sentence must reach: the highest
     (fewest quotes) whose answers are right within ACCURACY_SLACK of the best share's, among
-    those that stay within MAX_CITED_CHARS on average. The refusal threshold:
-    the one refusing the most unanswerable questions (mean over the dev sets) while refusing
-    at most MAX_FALSE_REFUSALS of the answerable ones (mean over the dev sets)."""
+    those that stay within MAX_CITED_CHARS on average. The refusal threshold: the one refusing
+    the most unanswerable questions (mean over the dev sets) while refusing at most
+    MAX_FALSE_REFUSALS of the answerable ones in each dev set, both counted smoothly
+    (refusal_rates)."""
     shares = (0.5, 0.4, 0.3, 0.25, 0.2, 0.15, 0.1, 0.07, 0.05, 0.03)
     accuracy = {}
     for share in shares:
@@ -232,10 +260,11 @@ def choose_thresholds(dev: dict[str, list[DevGroup]], model: ScriptModel) -> tup
     best = max(accuracy.values(), default=0.0)
     keep_share = max((s for s, a in accuracy.items() if a >= best - ACCURACY_SLACK), default=shares[0])
 
-    def merit(threshold: float) -> tuple[bool, float, float]:
-        results = [outcome(g, model, threshold, keep_share) for g in dev.values()]
-        feasible = sum(r.false_refusals for r in results) / len(results) <= MAX_FALSE_REFUSALS
-        return feasible, sum(r.refusal_recall for r in results), sum(r.accuracy for r in results)
+    def merit(threshold: float) -> tuple[bool, float]:
+        rates = [refusal_rates(g, model, threshold) for g in dev.values()]
+        if max(false for false, _ in rates) <= MAX_FALSE_REFUSALS:
+            return True, float(np.mean([recall for _, recall in rates]))
+        return False, -threshold  # none feasible: refuse as little as the grid allows
 
     refuse_below = max(np.arange(0.02, 0.95, 0.01), key=merit).item()
     return round(refuse_below, 2), keep_share
@@ -302,7 +331,8 @@ def main(argv: list[str] | None = None) -> int:
         "data": "data/mrc train splits (with questions_en.jsonl); train part of eval/questions.jsonl + eval/dev.jsonl",
     })
     scorer = replace(scorer, meta=meta)
-    args.out.write_text(json.dumps(scorer.to_json(), ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+    weights = json.dumps(scorer.to_json(), ensure_ascii=False, separators=(",", ":"))  # compact: ten networks
+    args.out.write_text(weights + "\n", encoding="utf-8")
     print(f"Wrote {args.out}: {len(FEATURES)} candidate features, {len(GROUP_FEATURES)} question features")
     for script, model in scorer.models.items():
         print(f"{script}: refuse below {model.refuse_below}, keep sentences ≥ {model.keep_share} of the best")
