@@ -305,6 +305,13 @@ def train(train_set: Examples, dev: dict[str, Examples], article_weight: float) 
     return AnswerScorer(models), {"dev": figures}
 
 
+def perturbed(features: np.ndarray, noise: float, rng: np.random.Generator) -> np.ndarray:
+    """`features` with each non-integer value (cosines, shares; not counts or flags) multiplied by
+    1 + N(0, noise)."""
+    factor = 1 + rng.normal(0, noise, features.shape)
+    return np.where(features == np.round(features), features, features * factor).astype(np.float32)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", type=Path, default=DEFAULT_SCORER, help="where to write the scorer")
@@ -312,6 +319,10 @@ def main(argv: list[str] | None = None) -> int:
                         help="weight of an article example against a reading-comprehension one")
     parser.add_argument("--reuse-examples", action="store_true",
                         help="reuse the examples of the previous run (cached) instead of rebuilding them")
+    parser.add_argument("--perturb", type=float, default=0.0, metavar="NOISE",
+                        help="multiply every non-integer feature by 1 + N(0, NOISE) before training (what "
+                             "another machine's floating point does; README, \"Reproducible training\")")
+    parser.add_argument("--perturb-seed", type=int, default=1, help="the noise's seed")
     args = parser.parse_args(argv)
     settings = Settings()
     cached = settings.storage.cache_dir / "scorer-examples.pkl"
@@ -321,6 +332,10 @@ def main(argv: list[str] | None = None) -> int:
         train_set, dev = build_examples(settings)
         cached.parent.mkdir(parents=True, exist_ok=True)
         cached.write_bytes(pickle.dumps((train_set, dev)))
+    if args.perturb:
+        rng = np.random.default_rng(args.perturb_seed)
+        for examples in (train_set, *dev.values()):
+            examples.features = [perturbed(f, args.perturb, rng) for f in examples.features]
     scorer, meta = train(train_set, dev, args.article_weight)
     import sklearn
 

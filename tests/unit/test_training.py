@@ -10,6 +10,7 @@ from nanhai_qa.eval.train_scorer import (
     DevGroup,
     choose_thresholds,
     fit_logistic,
+    perturbed,
     refusal_rates,
     standardisation,
 )
@@ -31,6 +32,13 @@ def test_a_constant_column_keeps_scale_one():
     X = np.array([[1.0, 0.5], [1.0, 1.5], [1.0, 2.5]], np.float32)
     mean, scale = standardisation(X)
     assert mean.tolist() == [1.0, 1.5] and scale[0] == 1.0 and scale[1] == pytest.approx(np.std([0.5, 1.5, 2.5]))
+
+
+def test_perturbing_leaves_counts_and_flags_alone():
+    features = np.array([[1.0, 0.0, 3.0, 0.8125], [2.0, 1.0, 0.0, -0.3]], np.float32)
+    noisy = perturbed(features, 1e-3, np.random.default_rng(0))
+    assert (noisy[:, :3] == features[:, :3]).all() and noisy[0, 2] == 3.0
+    assert (noisy[:, 3] != features[:, 3]).all() and np.allclose(noisy, features, rtol=1e-2)
 
 
 def test_the_logistic_fit_does_not_move_with_float_noise():
