@@ -204,10 +204,9 @@ class Outcome:
 
 def outcome(groups: list[DevGroup], model: ScriptModel, refuse_below: float, keep_share: float,
             max_sentences: int = 3, max_list_sentences: int = 6) -> Outcome:
-    a, b = model.platt
     right, refused_answerable, refused_other, chars, answered = 0, 0, 0, 0.0, 0
     for g in groups:
-        answerable = 1 / (1 + math.exp(-(a * g.group_logit + b)))
+        answerable = 1 / (1 + math.exp(-model.calibrated(g.group_logit)))
         refuse = answerable < refuse_below
         if g.answerable:
             refused_answerable += refuse
@@ -235,11 +234,10 @@ def refusal_rates(groups: list[DevGroup], model: ScriptModel, refuse_below: floa
     a logistic step of width THRESHOLD_SMOOTHING around the threshold (in Platt logits)
     instead of a hard one. The rates then move smoothly with the threshold and the model, so
     the threshold chosen no longer jumps with whichever single question crosses it."""
-    a, b = model.platt
     cut = math.log(refuse_below / (1 - refuse_below))
     refused = {True: [], False: []}
     for g in groups:
-        refused[g.answerable].append(1 / (1 + math.exp(-(cut - (a * g.group_logit + b)) / THRESHOLD_SMOOTHING)))
+        refused[g.answerable].append(1 / (1 + math.exp(-(cut - model.calibrated(g.group_logit)) / THRESHOLD_SMOOTHING)))
     return (float(np.mean(refused[True])) if refused[True] else 0.0,
             float(np.mean(refused[False])) if refused[False] else 1.0)
 

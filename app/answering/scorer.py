@@ -427,15 +427,19 @@ class ScriptModel:
     refuse_below: float = 0.5  # refuse when P(answerable) is below this
     keep_share: float = 0.2  # quote sentences at least this share as probable as the best
 
+    def calibrated(self, group_logit: float) -> float:
+        """The answerability model's logit, Platt-scaled: P(answerable) = sigmoid of it."""
+        a, b = self.platt
+        return a * group_logit + b
+
     def judge(self, features: np.ndarray, candidates: list[Candidate]) -> Judgement:
         if not candidates:
             return Judgement(0.0, [], self.refuse_below, self.keep_share)
         logits = self.selection.logits(features)
         shares = np.exp((logits - logits.max()) / self.temperature)
         shares /= shares.sum()
-        a, b = self.platt
         group_logit = float(self.answerability.logits(group_features(features, logits)[None, :])[0])
-        answerable = 1.0 / (1.0 + math.exp(-(a * group_logit + b)))
+        answerable = 1.0 / (1.0 + math.exp(-self.calibrated(group_logit)))
         order = np.argsort(-shares, kind="stable")
         ranked = [ScoredCandidate(candidates[i], answerable * float(shares[i])) for i in order]
         return Judgement(answerable, ranked, self.refuse_below, self.keep_share)
