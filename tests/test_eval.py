@@ -26,13 +26,17 @@ HELDOUT = EVAL_SET.parent / "heldout.jsonl"
 # With training made reproducible (exact logistic fits, ten networks, a threshold counted
 # smoothly and per dev set; README): held-out false refusals 0.056 → 0.037 (ceiling 0.06 →
 # 0.05), accuracy 0.889 → 0.870, one item (the exact selection fit ranks the sentence that
-# answers "村里集体的钱被人乱分乱花…" fourth), so its floor 0.88 → 0.87.
+# answers "村里集体的钱被人乱分乱花…" fourth), so its floor 0.88 → 0.87. With "mentioned but not
+# explained" kept to questions asking a term's meaning or the members it counts (README): on
+# this set accuracy 0.947 → 0.956 (floor 0.94 → 0.95), false refusals 0.018 → 0.009 (ceiling
+# 0.03 → 0.02), refusal recall 0.613 → 0.581, one item ("“两高四新”外资项目是什么标准？": "what
+# standard" is not a meaning request the rule reads), so its floor 0.61 → 0.58.
 FLOORS = {
-    EVAL_SET.name: {"hit@5": 0.97, "answer_accuracy": 0.94, "citation_recall": 0.95, "refusal_recall": 0.61,
+    EVAL_SET.name: {"hit@5": 0.97, "answer_accuracy": 0.95, "citation_recall": 0.95, "refusal_recall": 0.58,
                     "verbatim_rate": 1.0},
     HELDOUT.name: {"hit@5": 0.94, "answer_accuracy": 0.87, "refusal_recall": 0.65, "verbatim_rate": 1.0},
 }
-CEILINGS = {EVAL_SET.name: {"false_refusal_rate": 0.03}, HELDOUT.name: {"false_refusal_rate": 0.05}}
+CEILINGS = {EVAL_SET.name: {"false_refusal_rate": 0.02}, HELDOUT.name: {"false_refusal_rate": 0.05}}
 
 
 @pytest.fixture(scope="module")

@@ -38,19 +38,24 @@ from .models import Answer, Message
 from .scorer import AnswerScorer, CandidateFeatures, Judgement, load_scorer
 from .validate import clean_question
 
-# A question about what a term means or what it is made of ("“五个不发生”是指哪五个？").
+# A question about what a term means or which members it counts ("“五个不发生”是指哪五个？",
+# "“1114”工作体系是什么？"). "Which one" (哪一个, 哪个国家) and an attribute of the term ("…的职业是
+# 什么", "…是什么类型的医院") ask a fact about it that a sentence may well give: the scorer decides.
 DEFINITION_QUESTION = re.compile(
-    r"是什么|什么意思|啥意思|咩意思|乜意思|指什么|指的是|是指|是啥|含义|意思|什么东西|"
-    r"是哪|分别是|具体是|具体指|包括哪|都有哪|有哪几|哪[一二三四五六七八九十几两]+[个条家项件类种方面]|"
-    r"\bwhat (is|are|does)\b|\bmean|\bwhich\b",
+    r"什么意思|啥意思|咩意思|乜意思|含义|意思是|(?:指|是指|指的是|代表)(?:什么|啥)|什么是|"
+    r"是(?:什么|啥)[\s?？!！。呢啊呀吖嘅]*$|"
+    r"哪(?:几|[二两三四五六七八九十百]+)|分别(?:是|指|有)|包括哪|"
+    r"\bwhat (is|are|does)\b|\bmean|\bstand for\b",
     re.I,
 )
 # A question asks what a term itself means only when little else is asked: at most this many
 # characters (or English words) besides the term ("“三走”工作是走哪三个？", but not "“三走”工作是
 # 哪一年由哪个部门提出的？", which asks a fact about it that a sentence may well give).
 DEFINITION_REST = 10
-# A sentence that defines a term it mentions: "X是指…", "X即…", "X包括…", "X：…".
+# A sentence that defines a term it mentions: "X是指…", "X即…", "X包括…", "X：…" (these may
+# come a few characters after it), or "“X”为…", "“X”指…", "X是…" right after it.
 DEFINES = "是指|指的是|即|就是|包括|包含|分别是|：|:"
+COPULA = "为|指|是"
 # A year named in a question ("2024年", "in 2019"), not a count that looks like one ("2000个").
 YEAR_MENTION = re.compile(r"(?<![\d.])(?:19|20)\d{2}(?=\s*(?:年|的|$|[\s,，.。?？!！、)）]))")
 
@@ -234,10 +239,17 @@ class AnswerEngine:
         """The sentences mentioning `term`, or [] when one of them explains it."""
         term = fold(term)
         mentions = [(c, s, folded) for c, s, folded in self._folded_sentences if term in folded]
-        explains = re.compile(re.escape(term) + r"[^，。；！？]{0,12}?[”」』\"]?\s*(" + DEFINES + ")")
-        if any(explains.search(folded) for _, _, folded in mentions):
+        if any(defines(term, folded) for _, _, folded in mentions):
             return []
         return [(c, s) for c, s, _ in mentions]
+
+
+def defines(term: str, folded_sentence: str) -> bool:
+    """Whether the sentence says what the (folded) term is: "X是指…", "“X”为…" (DEFINES, COPULA)."""
+    return re.search(
+        re.escape(term) + r"(?:[^，。；！？]{0,12}?[”」』\"]?\s*(?:" + DEFINES + r")|[”」』\"]?\s*(?:" + COPULA + "))",
+        folded_sentence,
+    ) is not None
 
 
 def asked_term(
@@ -260,7 +272,7 @@ def asked_term(
     folded_term = fold(named)
     subject = max((shared_around(folded_question, s, folded_term) for s in folded_sentences), key=len,
                   default=folded_term)
-    rest = folded_question.replace(subject, " ")
+    rest = folded_question.replace(subject, " ", 1)
     if len(re.findall(r"[a-z0-9]+|[^\W\d_a-z]", rest)) > DEFINITION_REST:
         return None
     return named if DEFINITION_QUESTION.search(rest) else None

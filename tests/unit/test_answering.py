@@ -8,7 +8,7 @@ import csv
 
 import pytest
 
-from nanhai_qa.app.answering.engine import AnswerEngine, asked_term, shared_around
+from nanhai_qa.app.answering.engine import AnswerEngine, asked_term, defines, shared_around
 from nanhai_qa.app.answering.models import Message
 from nanhai_qa.app.answering.scorer import load_scorer
 from nanhai_qa.app.profile import CorpusProfile
@@ -149,6 +149,20 @@ def test_a_term_mentioned_but_not_explained_says_where_it_appears(retriever):
     assert answer.refused and "清河行动" in answer.answer and answer.citations
 
 
+@pytest.mark.parametrize(
+    ("term", "sentence", "defined"),
+    [
+        ("五个不发生", "“五个不发生”是指不发生重大事故……", True),
+        ("一轴", "“一轴”为南北贯穿整个旅游区的浣江风景带", True),  # a copula right after the term
+        ("六片", "“六片”指主入口管理区、古越文化区", True),
+        ("三走", "深入开展“三走”工作。", False),
+        ("三个一", "推进素质教育“三个一”行动，目标是全覆盖。", False),  # 是 far from the term
+    ],
+)
+def test_a_sentence_defines_a_term_it_binds_to_a_definition(term, sentence, defined):
+    assert defines(term, sentence) is defined
+
+
 def test_a_follow_up_takes_its_topic_from_the_history(retriever):
     engine = engine_of(retriever, refuse_below=0.0)
     history = [Message(role="user", content="今年计划新增多少学位？"), Message(role="assistant", content="800个")]
@@ -211,6 +225,10 @@ def test_the_subject_of_a_question_is_the_phrase_it_shares_with_the_corpus():
         ("“三走”工作是哪一年由哪个部门提出的？", None),  # a fact about the term, which a sentence may give
         ("河湾镇去年新增了多少学位？", None),  # no term at all
         ("三走工作的效果怎么样？", None),  # names the term, asks no definition
+        ("“三走”是什么？", "三走"),
+        ("三走是走哪三个三走", "三走"),  # the term again in what is asked: only its first mention is the subject
+        ("“三走”工作由哪个部门负责？", None),  # "which one": a fact about the term
+        ("“3+1”国资集团是什么类型的企业？", None),  # an attribute of it, not its meaning
     ],
 )
 def test_a_definition_question_names_its_term_and_asks_little_else(question, term):
