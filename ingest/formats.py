@@ -8,6 +8,7 @@ for Word, lxml for web pages."""
 
 from __future__ import annotations
 
+import io
 import logging
 import math
 import re
@@ -136,13 +137,14 @@ def heading_levels(pages: list[list[PdfLine]]) -> dict[float, int]:
     return {size: min(level, 6) for level, size in enumerate(larger, 1)}
 
 
-def read_pdf(path: Path) -> Extracted:
+def read_pdf(path: Path, data: bytes | None = None) -> Extracted:
+    """`data`: the file's bytes when the caller has read them already (ExtractionCache)."""
     from pypdf import PdfReader
     from pypdf.errors import PyPdfError
 
     logging.getLogger("pypdf").setLevel(logging.ERROR)  # a damaged file is reported once, below
     try:
-        reader = PdfReader(path)
+        reader = PdfReader(path if data is None else io.BytesIO(data))
         if reader.is_encrypted and not reader.decrypt(""):
             raise UnreadableFile("PDF 已加密，需要密码")
         pages = [_page_lines(page) for page in reader.pages]
@@ -167,12 +169,12 @@ def read_pdf(path: Path) -> Extracted:
 
 # --- Word -----------------------------------------------------------------------------------
 
-def read_docx(path: Path) -> Extracted:
+def read_docx(path: Path, data: bytes | None = None) -> Extracted:
     import docx
     from docx.opc.exceptions import PackageNotFoundError
 
     try:
-        document = docx.Document(str(path))
+        document = docx.Document(str(path) if data is None else io.BytesIO(data))
     except (PackageNotFoundError, KeyError, ValueError, OSError) as e:
         raise UnreadableFile(f"Word 文件已损坏或不是 .docx（{type(e).__name__}）") from None
     except Exception as e:  # a zip that is not a Word file fails in many ways inside python-docx
@@ -224,11 +226,11 @@ BLOCKS = {"p", "div", "section", "article", "main", "blockquote", "pre", "dd", "
           "table", "tbody", "thead", "dl", "center", "address", "body"}
 
 
-def read_html(path: Path) -> Extracted:
+def read_html(path: Path, data: bytes | None = None) -> Extracted:
     import lxml.html
     from lxml import etree
 
-    data = _read_bytes(path)
+    data = _read_bytes(path) if data is None else data
     if not data.strip():
         raise UnreadableFile("是空文件")
     try:  # UTF-8 unless the page declares its own encoding, which lxml then follows

@@ -62,16 +62,17 @@ class ExtractionCache:
         if reader is read_text_file:  # reading it is as cheap as reading the cache
             return reader(path)
         try:
-            digest = hashlib.sha256(path.read_bytes()).hexdigest()
+            data = path.read_bytes()  # hashed, and on a miss parsed: the file is read once
         except OSError as e:
             raise UnreadableFile(f"无法读取：{e.strerror or e}") from None
+        digest = hashlib.sha256(data).hexdigest()
         stored = self.directory / f"{digest}.v{EXTRACTION_VERSION}.json"
         try:
             fields = json.loads(stored.read_text(encoding="utf-8"))
             return Extracted(**dict(fields, pages=tuple(fields["pages"])))
         except (OSError, ValueError, TypeError, KeyError):
             pass
-        extracted = reader(path)
+        extracted = reader(path, data=data)
         try:
             with atomic_target(stored) as temporary:
                 temporary.write_text(json.dumps(asdict(extracted), ensure_ascii=False), encoding="utf-8")

@@ -188,8 +188,9 @@ def test_extractions_are_cached_under_the_files_checksum(folder, tmp_path, monke
     first = {d.id: d for d in read_documents([folder], cache=cache)}
     assert len(list((tmp_path / "extracted").glob("*.json"))) == 3  # the PDF, the Word file, the web page
 
-    def unreachable(path):  # only files that could not be read are parsed again
+    def unreachable(path, data=None):  # only files that could not be read are parsed again
         assert path.name in BROKEN, f"{path} parsed again"
+        assert data == path.read_bytes()  # from the bytes already read for the checksum
         raise UnreadableFile("still broken")
 
     for suffix in (".pdf", ".docx", ".html"):
