@@ -306,9 +306,16 @@ def test_a_full_disk_loads_the_gguf_without_caching_it(tmp_path, monkeypatch):
     from tests.conftest import TEST_CACHE
 
     monkeypatch.setattr(llm, "free_disk", lambda folder: 0)  # the real disk cannot be filled in a test
+    import transformers
+
+    loads = []
+    load = transformers.AutoModelForCausalLM.from_pretrained
+    monkeypatch.setattr(transformers.AutoModelForCausalLM, "from_pretrained",
+                        lambda *args, **kwargs: loads.append(args) or load(*args, **kwargs))
     said: list[str] = []
     backend = TransformersBackend(llm.bundled_qwen(TEST_CACHE / "llm"), tmp_path, max_new_tokens=4, log=said.append)
     assert not any(tmp_path.iterdir()) and "Not enough disk" in said[0]
+    assert len(loads) == 1  # no room even for half the GGUF file: not loaded once only to measure it
     assert "".join(backend.stream([{"role": "user", "content": "你好"}]))
 
 

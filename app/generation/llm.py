@@ -165,6 +165,16 @@ def free_disk(folder: Path) -> int:
     return shutil.disk_usage(folder).free
 
 
+def room_for_copy(folder: Path, size: int, log: Callable[[str], None]) -> bool:
+    """Whether `folder` has room for a `size`-byte model copy and DISK_HEADROOM; says so when not."""
+    needed = size + DISK_HEADROOM
+    if free_disk(folder) >= needed:
+        return True
+    log(f"Not enough disk under {folder} to cache the dequantised model "
+        f"({needed / 2**30:.1f} GiB needed); it is dequantised again at every start.")
+    return False
+
+
 class TransformersBackend:
     """A local causal LM run with transformers (a model directory, or a GGUF file, which is
     dequantised once and cached as float16 safetensors so the second start is fast). Where the
@@ -201,14 +211,15 @@ class TransformersBackend:
         from safetensors.torch import save_model
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
+        target.parent.mkdir(parents=True, exist_ok=True)
+        # The float16 copy is at least half the GGUF file (whose tensors take 16 bits or fewer,
+        # 32 at most): with less room than that, do not load the model only to find out.
+        if not room_for_copy(target.parent, (directory / gguf_file).stat().st_size // 2, log):
+            return False
         # float16 halves the copy; 4-bit weights lose nothing that matters by it, and the model
         # is loaded back as float32 (CPU float16 matmuls are slow).
         model = AutoModelForCausalLM.from_pretrained(directory, gguf_file=gguf_file, dtype=torch.float16)
-        needed = 2 * model.num_parameters() + DISK_HEADROOM
-        target.parent.mkdir(parents=True, exist_ok=True)
-        if free_disk(target.parent) < needed:
-            log(f"Not enough disk under {target.parent} to cache the dequantised model "
-                f"({needed / 2**30:.1f} GiB needed); it is dequantised again at every start.")
+        if not room_for_copy(target.parent, 2 * model.num_parameters(), log):
             return False
         # transformers will not save_pretrained() a GGUF-loaded model; the weights are plain
         # tensors by now, so write them and a config without the quantisation note.
