@@ -3,7 +3,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install install-llm app ask index test test-fast lint postgres load-replicas bench bench-answers bench-generation bench-documents train-scorer bench-scale load browser clean
+.PHONY: install install-llm app ask index test test-fast lint postgres load-replicas bench bench-answers bench-generation bench-documents train-scorer bench-scale load browser systemd-analyze clean
 
 # torch goes first and pinned: 2.13.0 is the CPU build; an unpinned torch pulls a multi-GB CUDA build.
 $(STAMP): pyproject.toml
@@ -67,7 +67,11 @@ postgres:
 	command -v initdb >/dev/null 2>&1 || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || \
 		(apt-get update -qq && apt-get install -y -qq postgresql)
 
-test: install install-llm browser postgres
+# deploy/'s systemd units are checked with systemd-analyze (tests/test_replicas.py).
+systemd-analyze:
+	command -v systemd-analyze >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq systemd)
+
+test: install install-llm browser postgres systemd-analyze
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/pytest -q
 

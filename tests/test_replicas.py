@@ -8,6 +8,7 @@ import shutil
 import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import pytest
 
@@ -23,6 +24,9 @@ from tests.conftest import (
     server_with,
     wait_for_staff_table,
 )
+
+DEPLOY = Path(__file__).resolve().parent.parent / "deploy"
+INSTALLED_COMMAND = "/opt/nanhai-qa/.venv/bin/nanhai-qa"  # where deploy/'s units expect the install
 
 
 def test_two_replicas_share_one_postgresql_log(browser, postgres, engine, tmp_path):
@@ -119,3 +123,22 @@ def test_a_clients_limit_holds_across_replicas(postgres, tmp_path):
 
     assert isinstance(limiter_for(first.database, "questions", 6, 3), SharedRateLimiter)
     assert isinstance(limiter_for(open_database(f"sqlite://{tmp_path / 'log.sqlite3'}"), "q", 6, 3), RateLimiter)
+
+
+def test_the_systemd_units_verify(tmp_path):
+    """deploy/'s units as systemd itself reads them (systemd-analyze verify: unknown keys,
+    bad values, a command that is not there), with the path of this checkout's command."""
+    analyze = shutil.which("systemd-analyze")
+    if analyze is None:
+        pytest.skip("systemd-analyze (Debian package systemd) is not installed")
+    command = Path(sys.executable).parent / "nanhai-qa"
+    for unit in DEPLOY.glob("*.service"):
+        name = unit.name.replace("@.", "@7861.")  # a template is verified as one of its instances
+        (tmp_path / name).write_text(unit.read_text(encoding="utf-8").replace(INSTALLED_COMMAND, str(command)),
+                                     encoding="utf-8")
+    units = sorted(p.name for p in tmp_path.iterdir())
+    assert len(units) == 2
+    verified = subprocess.run([analyze, "verify", *units], cwd=tmp_path, capture_output=True, text=True)
+    assert verified.returncode == 0 and not verified.stderr.strip(), verified.stderr
+    serve = subprocess.run([str(command), "serve", "--help"], capture_output=True, text=True, check=True).stdout
+    assert "--host" in serve and "--port" in serve  # the flags the replica unit passes
