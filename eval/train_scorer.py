@@ -206,8 +206,7 @@ def outcome(groups: list[DevGroup], model: ScriptModel, refuse_below: float, kee
             max_sentences: int = 3, max_list_sentences: int = 6) -> Outcome:
     right, refused_answerable, refused_other, chars, answered = 0, 0, 0, 0.0, 0
     for g in groups:
-        answerable = 1 / (1 + math.exp(-model.calibrated(g.group_logit)))
-        refuse = answerable < refuse_below
+        refuse = model.answerable(g.group_logit) < refuse_below
         if g.answerable:
             refused_answerable += refuse
         else:

@@ -432,6 +432,10 @@ class ScriptModel:
         a, b = self.platt
         return a * group_logit + b
 
+    def answerable(self, group_logit: float) -> float:
+        """P(answerable) for the answerability model's logit."""
+        return 1.0 / (1.0 + math.exp(-self.calibrated(group_logit)))
+
     def judge(self, features: np.ndarray, candidates: list[Candidate]) -> Judgement:
         if not candidates:
             return Judgement(0.0, [], self.refuse_below, self.keep_share)
@@ -439,7 +443,7 @@ class ScriptModel:
         shares = np.exp((logits - logits.max()) / self.temperature)
         shares /= shares.sum()
         group_logit = float(self.answerability.logits(group_features(features, logits)[None, :])[0])
-        answerable = 1.0 / (1.0 + math.exp(-self.calibrated(group_logit)))
+        answerable = self.answerable(group_logit)
         order = np.argsort(-shares, kind="stable")
         ranked = [ScoredCandidate(candidates[i], answerable * float(shares[i])) for i in order]
         return Judgement(answerable, ranked, self.refuse_below, self.keep_share)

@@ -212,8 +212,8 @@ class TransformersBackend:
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
         target.parent.mkdir(parents=True, exist_ok=True)
-        # The float16 copy is at least half the GGUF file (whose tensors take 16 bits or fewer,
-        # 32 at most): with less room than that, do not load the model only to find out.
+        # A GGUF tensor takes at most 32 bits a weight, so the float16 copy is at least half the
+        # file: with less room than that, do not load the model only to find out.
         if not room_for_copy(target.parent, (directory / gguf_file).stat().st_size // 2, log):
             return False
         # float16 halves the copy; 4-bit weights lose nothing that matters by it, and the model
