@@ -89,18 +89,26 @@ def compose(quotes: list[tuple[Chunk, Span]], lead: str = "", style: AnswerStyle
 # to be understood; it often holds what the question asks (the thing "这" stands for).
 REFERS_BACK = re.compile(r"(这|這|此|该|該|它|其|他|她|而|但|並|并|同时|同時|此外|然而|因此|于是|於是)")
 
+# A sentence that goes on about the one before it, a pointer in its first words ("这份合约的
+#时间为7年", "瓦特在伯明罕发明了这个改进"), often holds what was asked of that one.
+CONTINUES = re.compile(r"^[^。；;]{0,10}?(这|這|该|該|此(?!外)|它|其(?!他|中|次|实|實|余|餘))")
+
 # A date without its year ("4月，…", "10月18日…") takes the year from the text before it.
 MONTH = re.compile(r"\d{1,2}\s*月")
 YEAR_NAMED = re.compile(r"\d{3,4}\s*年")
 
 
-def with_antecedent(candidate: Candidate, asks_time: bool = False) -> list[Span]:
+def in_context(candidate: Candidate, asks_time: bool = False) -> list[Span]:
     """The candidate's sentence, preceded by the sentence of its chunk it points back to, if
-    any, and, for a question asking when, by the nearest one naming the year its date leaves out."""
+    any, and, for a question asking when, by the nearest one naming the year its date leaves out;
+    followed by the next sentence if that one points back to it."""
     sentence, before = candidate.sentence, candidate.chunk.sentences[: candidate.index]
+    after = candidate.chunk.sentences[candidate.index + 1 :]
     quoted = [sentence]
     if before and REFERS_BACK.match(sentence.text.lstrip()):
         quoted.insert(0, before[-1])
+    if after and CONTINUES.match(after[0].text.lstrip()):
+        quoted.append(after[0])
     if asks_time and MONTH.search(sentence.text) and not YEAR_NAMED.search(sentence.text):
         dated = next((s for s in reversed(before) if YEAR_NAMED.search(s.text)), None)
         if dated is not None and dated not in quoted:
@@ -118,7 +126,7 @@ class SelectionPolicy:
     keep_share: float | None = None
     max_sentences: int = 3
     max_list_sentences: int = 6
-    quote_antecedents: bool = True  # a kept sentence brings what it points back to (with_antecedent)
+    quote_context: bool = True  # a kept sentence brings what it points back to, and what points back to it (in_context)
 
     def kept(self, judgement: Judgement, folded_question: str) -> list[Candidate]:
         """The sentences to quote, best first."""
@@ -139,7 +147,7 @@ class SelectionPolicy:
         quotes = {
             (c.chunk.id, s.start): (c.chunk, s)
             for c in kept
-            for s in (with_antecedent(c, asks_time) if self.quote_antecedents else [c.sentence])
+            for s in (in_context(c, asks_time) if self.quote_context else [c.sentence])
         }
         return sorted(quotes.values(), key=lambda q: (q[0].doc != first_doc, q[0].doc, q[1].start))
 

@@ -127,9 +127,22 @@ def test_a_sentence_that_points_back_brings_the_one_before_it():
     policy = SelectionPolicy(keep_share=0.5)
     quotes = policy.select(_judged([0.1, 0.9, 0.2], chunk), "哪个厂造的船长三百米")
     assert [s.text for _, s in quotes] == ["甲厂造了新船。", "这艘船长三百米。"]
-    alone = SelectionPolicy(keep_share=0.5, quote_antecedents=False).select(_judged([0.1, 0.9, 0.2], chunk), "x")
+    alone = SelectionPolicy(keep_share=0.5, quote_context=False).select(_judged([0.1, 0.9, 0.2], chunk), "x")
     assert [s.text for _, s in alone] == ["这艘船长三百米。"]
     assert [s.text for _, s in policy.select(_judged([0.1, 0.2, 0.9], chunk), "x")] == ["乙厂造了桥。"]
+
+
+def test_a_sentence_that_points_back_to_a_kept_one_is_quoted_after_it():
+    chunk = _chunk("甲公司签了一份合约。|这份合约的时间为7年。|此外，乙公司也签了约。|其他公司没有签。")
+    policy = SelectionPolicy(keep_share=0.5)
+    quotes = policy.select(_judged([0.9, 0.1, 0.1, 0.1], chunk), "甲公司签了多少年的合约")
+    assert [s.text for _, s in quotes] == ["甲公司签了一份合约。", "这份合约的时间为7年。"]
+    # "此外" opens a new point: the sentence after the contract's term is not brought
+    later = policy.select(_judged([0.1, 0.9, 0.1, 0.1], chunk), "x")
+    assert [s.text for _, s in later] == ["甲公司签了一份合约。", "这份合约的时间为7年。"]  # it points back itself
+    for unrelated in ("乙厂造了桥。", "其他公司没有签。"):  # "其他" points to no one
+        alone = _chunk(f"甲厂造了新船。|{unrelated}")
+        assert [s.text for _, s in policy.select(_judged([0.9, 0.1], alone), "x")] == ["甲厂造了新船。"]
 
 
 def test_a_date_without_its_year_brings_the_sentence_naming_the_year():
