@@ -6,7 +6,10 @@ tuned on. Prints figures; asserts nothing.
   left-out quarter of its paragraphs are the unanswerable ones (eval/mrc.py).
 - The article: eval/heldout.jsonl (written before any result was seen; never trained or tuned
   on), the test part of the article's labelled questions (split by paragraph), and the whole of
-  eval/questions.jsonl, part of which was trained on (shown for comparison only).
+  eval/questions.jsonl, part of which was trained on (shown for comparison only); and
+  eval/uncovered_topics.jsonl, questions about topics it never mentions (its test part).
+- How often answers name question words the corpus never uses (app/answering/unmentioned.py):
+  among right answers, and among answers to unanswerable questions.
 - Speed: latency per answer with everything loaded, and cold start (a new process until its
   first answer, caches present).
 """
@@ -35,6 +38,9 @@ from .scorer_data import article_split, retriever_for
 from .train_scorer import ARTICLE_SETS
 
 HELDOUT = EVAL_SET.parent / "heldout.jsonl"
+# Questions about topics the article never mentions (README, "A known failure"): the dev part
+# chose the rarity of the words an answer names as missing (unmentioned.py), the test part measures it
+UNCOVERED_TOPICS = EVAL_SET.parent / "uncovered_topics.jsonl"
 COLD_START = (
     "import time; t = time.perf_counter();"
     "from nanhai_qa.app.answering.engine import build_engine; from nanhai_qa.app.settings import Settings;"
@@ -47,14 +53,25 @@ COLD_START = (
 class Row:
     name: str
     items: int
-    accuracy: float
-    false_refusals: float
-    refusal_recall: float
+    accuracy: float | None  # None: the set has no answerable question
+    false_refusals: float | None
+    refusal_recall: float | None
     cited_chars: float
     verbatim: float
     p50_ms: float
     p95_ms: float
     calibration_error: float | None = None
+    # Of the right answers, and of the answers given to unanswerable questions, the share that
+    # name question words the corpus never uses (unmentioned.py): how often the note is
+    # noise, and how often it warns of an answer that is not one
+    named_right: float | None = None
+    named_unanswerable: float | None = None
+
+
+def shares_named(right: list[bool], answered_unanswerable: list[bool]) -> tuple[float | None, float | None]:
+    """The share of each list (whether each answer named a missing word) that is True."""
+    return (sum(right) / len(right) if right else None,
+            sum(answered_unanswerable) / len(answered_unanswerable) if answered_unanswerable else None)
 
 
 def expected_calibration_error(probabilities: list[float], outcomes: list[bool], bins: int = 10) -> float:
@@ -70,6 +87,7 @@ def mrc_row(engine: AnswerEngine, name: str, answerable: list[MrcQuestion], unan
     texts = {d.id: d.text for d in engine.retriever.corpus.documents.values()}
     right, refused_answerable, refused_other, chars, answered, verbatim, quotes = 0, 0, 0, 0, 0, 0, 0
     latencies, stated, happened = [], [], []
+    named_right, named_unanswerable = [], []
     asked = [(q, True) for q in answerable] + [(q, False) for q in unanswerable]
     for q, can in tqdm(asked, desc=name, unit="q", file=sys.stderr, disable=not progress):
         answer = engine.answer(q.question)
@@ -81,9 +99,14 @@ def mrc_row(engine: AnswerEngine, name: str, answerable: list[MrcQuestion], unan
         verbatim += sum(texts[c.doc][c.start : c.end] == c.quote for c in answer.citations)
         if can:
             refused_answerable += answer.refused
-            right += not answer.refused and any(normalise(a) in normalise(answer.answer) for a in q.answers)
+            is_right = not answer.refused and any(normalise(a) in normalise(answer.answer) for a in q.answers)
+            right += is_right
+            if is_right:
+                named_right.append(bool(answer.unmentioned))
         else:
             refused_other += answer.refused
+            if not answer.refused:
+                named_unanswerable.append(bool(answer.unmentioned))
         if not answer.refused:
             answered += 1
             chars += sum(len(c.quote) for c in answer.citations)
@@ -91,6 +114,7 @@ def mrc_row(engine: AnswerEngine, name: str, answerable: list[MrcQuestion], unan
         name, len(asked), right / len(answerable), refused_answerable / len(answerable),
         refused_other / len(unanswerable), chars / max(1, answered), verbatim / max(1, quotes),
         statistics.median(latencies), percentile(latencies, 0.95), expected_calibration_error(stated, happened),
+        *shares_named(named_right, named_unanswerable),
     )
 
 
@@ -99,8 +123,10 @@ def article_row(engine: AnswerEngine, name: str, items: list[dict], progress: bo
     f = figures(results)
     answered = [r for r in results if not r.refused]
     chars = sum(len(c["quote"]) for r in answered for c in r.output["citations"]) / max(1, len(answered))
+    named = shares_named([bool(r.output.get("unmentioned")) for r in results if r.item["answerable"] and r.correct],
+                         [bool(r.output.get("unmentioned")) for r in answered if not r.item["answerable"]])
     return Row(name, len(items), f["answer_accuracy"], f["false_refusal_rate"], f["refusal_recall"], chars,
-               f["verbatim_rate"] or 1.0, f["latency_p50_ms"], f["latency_p95_ms"])
+               f["verbatim_rate"] or 1.0, f["latency_p50_ms"], f["latency_p95_ms"], None, *named)
 
 
 def cold_start(runs: int = 3) -> list[float]:
@@ -118,11 +144,26 @@ def table(rows: list[Row]) -> str:
         "|---|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
-        ece = f"{r.calibration_error:.3f}" if r.calibration_error is not None else "–"
         lines.append(
-            f"| {r.name} | {r.items} | {r.accuracy:.3f} | {r.false_refusals:.3f} | {r.refusal_recall:.3f} | "
-            f"{r.cited_chars:.0f} | {r.verbatim:.3f} | {r.p50_ms:.0f} / {r.p95_ms:.0f} | {ece} |"
+            f"| {r.name} | {r.items} | {_share(r.accuracy)} | {_share(r.false_refusals)} | "
+            f"{_share(r.refusal_recall)} | {r.cited_chars:.0f} | {r.verbatim:.3f} | {r.p50_ms:.0f} / {r.p95_ms:.0f} | "
+            f"{_share(r.calibration_error)} |"
         )
+    return "\n".join(lines)
+
+
+def _share(value: float | None) -> str:
+    """A figure to three places; – where the set has nothing to count (no answerable question)."""
+    return "–" if value is None else f"{value:.3f}"
+
+
+def named_table(rows: list[Row]) -> str:
+    lines = [
+        "| set | right answers naming a missing word | answers to unanswerable questions naming one |",
+        "|---|---|---|",
+    ]
+    for r in rows:
+        lines.append(f"| {r.name} | {_share(r.named_right)} | {_share(r.named_unanswerable)} |")
     return "\n".join(lines)
 
 
@@ -156,7 +197,11 @@ def main(argv: list[str] | None = None) -> int:
     rows.append(article_row(engine, f"article: {args.split} part of the labelled questions",
                             [i for i in pooled if article_split(i, document) == args.split], progress))
     rows.append(article_row(engine, "article: eval/questions.jsonl (part trained on)", load_items(EVAL_SET), progress))
+    rows.append(article_row(engine, f"article: topics it never mentions ({args.split} part)",
+                            [i for i in load_items(UNCOVERED_TOPICS) if i["split"] == args.split], progress))
     print(table(rows))
+    print("\nQuestion words the corpus never uses, named in the answer (app/answering/unmentioned.py):\n")
+    print(named_table(rows))
     latencies = [r.p50_ms for r in rows]
     print(f"\nlatency per answer, models loaded: p50 {statistics.median(latencies):.0f} ms (median of the sets' "
           f"medians), p95 up to {max(r.p95_ms for r in rows):.0f} ms")

@@ -69,6 +69,12 @@ class JiebaTokenizer:
         words = self._jieba.cut_for_search(fold(text))
         return [w for w in (w.strip() for w in words) if w and _WORD.search(w) and w not in STOPWORDS]
 
+    def rarity(self, word: str) -> float:
+        """How rare `word` is in general Chinese: −log of its share of the counts in jieba's
+        dictionary (a word it lacks counts once)."""
+        self._jieba.check_initialized()
+        return -math.log((self._jieba.FREQ.get(word, 0) + 1) / self._jieba.total)
+
     def tagged(self, text: str) -> list[tuple[str, str]]:
         """(word, jieba part-of-speech tag) pairs of already folded `text` (nr: person, ns: place, …)."""
         import jieba.posseg

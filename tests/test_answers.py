@@ -194,3 +194,18 @@ def test_markup_alone_is_not_a_question(engine, question):
 def test_markup_around_a_question_is_dropped(engine):
     answer = _ask(engine, "<b>有轨电车</b>开通了吗？<script>x()</script>")
     assert answer.error is None and "有轨电车1号线" in answer.answer
+
+
+def test_an_answer_names_the_question_words_the_article_never_uses(engine):
+    """The scorer answers a plan question about a topic the article never mentions (README, "A
+    known failure"); the answer says so before quoting the closest sentences."""
+    answer = _ask(engine, "南海今年在足球方面有什么打算？")
+    assert not answer.refused and answer.unmentioned == ["足球"]
+    assert answer.answer.startswith("（文章没有提到“足球”") and answer.to_json()["unmentioned"] == ["足球"]
+    traditional = _ask(engine, "南海今年會不會建新的游泳館？")
+    assert "“游泳館”" in traditional.answer  # in the asker's script
+    for question in ("2022年新增了多少学位？", "今年南海看病方面有什么新动作？"):  # 看病: the profile's thesaurus
+        answered = _ask(engine, question)
+        assert not answered.unmentioned and "文章没有提到" not in answered.answer
+    refused = _ask(engine, "南海现在房价多少钱一平？")
+    assert refused.refused and "没有提到“" not in refused.answer

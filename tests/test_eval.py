@@ -107,3 +107,12 @@ def test_eval_command_with_ablations(tmp_path, capsys, monkeypatch):
     bad.write_text(json.dumps({"id": "x", "question": "?"}) + "\n", encoding="utf-8")
     assert main(["eval", str(bad)]) == 2
     assert "bad item" in capsys.readouterr().err
+
+
+def test_the_uncovered_topic_questions_follow_the_schema(article):
+    """Questions about topics the article never mentions (README, "A known failure"): a dev
+    part that chose how rare a missing word must be to be named, a test part that measures it."""
+    items = load_items(EVAL_SET.parent / "uncovered_topics.jsonl")
+    assert {i["id"]: p for i in items if (p := schema_problems(i, {article.id: article.text}))} == {}
+    assert not any(i["answerable"] for i in items) and Counter(i["split"] for i in items) == {"dev": 12, "test": 16}
+    assert len({i["id"] for i in items}) == len(items)

@@ -16,7 +16,7 @@ from typing import Protocol
 
 from nanhai_qa.app.generation import GeneratorKind
 from nanhai_qa.app.profile import CorpusProfile, load_profile
-from nanhai_qa.app.prompts import ENGLISH, prompt, render
+from nanhai_qa.app.prompts import ENGLISH, TRADITIONAL, prompt, render, to_traditional
 from nanhai_qa.app.settings import Settings
 from nanhai_qa.index import (
     Passage,
@@ -36,6 +36,7 @@ from .extractive import AnswerStyle, Draft, ExtractiveGenerator, SelectionPolicy
 from .followup import QuestionFrame, resolve_followup
 from .models import Answer, Message
 from .scorer import AnswerScorer, CandidateFeatures, Judgement, load_scorer
+from .unmentioned import MIN_RARITY, UnmentionedWords
 from .validate import clean_question
 
 # A question about what a term means or which members it counts ("“五个不发生”是指哪五个？",
@@ -108,7 +109,10 @@ class AnswerEngine:
         profile: CorpusProfile | None = None, refuse_below: float | None = None,
         selection: SelectionPolicy | None = None, top_k: int = 5, mode: RetrievalMode = RetrievalMode.FUSED,
         max_question_chars: int = 500, max_history_turns: int = 20,
+        unmentioned_rarity: float | None = MIN_RARITY,
     ) -> None:
+        """`unmentioned_rarity`: an answer names the question's topic words at least this rare
+        that the corpus never uses (unmentioned.py); None: it never does."""
         self.retriever = retriever
         self.scorer = scorer
         self.features = CandidateFeatures(retriever)
@@ -127,6 +131,11 @@ class AnswerEngine:
         self.years = {y for d in documents for y in YEAR.findall(d.text)}
         self.folded_text = fold("\n".join(d.text for d in documents))
         self.frame = question_frame(retriever, self.profile)
+        profile_words = [*self.profile.expansions(), *self.profile.setting_words,
+                         *(w for words in self.profile.relative_years.values() for w in words)]
+        self.unmentioned = UnmentionedWords.of(
+            retriever.tokenizer, self.folded_text, map(fold, profile_words), unmentioned_rarity
+        )
         self.style = AnswerStyle(
             titles={d.id: d.title for d in documents} if len(documents) > 1 else {},
             dated=frozenset(d.id for d in documents if d.has_periods),
@@ -195,6 +204,8 @@ class AnswerEngine:
                 return answer
         if found.refuse:
             return self._refuse(base, style)
+        if self.unmentioned:
+            base.unmentioned = self.unmentioned(fold(clean.text))
         generation_started = time.perf_counter()
         draft = generator.generate(found.text, found.query, found.passages, found.judgement, style, on_token)
         if draft.first_token_ms is not None:
@@ -205,7 +216,10 @@ class AnswerEngine:
         answer.verified = None if draft.verified is None else list(draft.verified)
         if draft.refused:
             return self._refuse(answer, style)
-        answer.answer = "\n".join([*answer.notices, draft.text]) if answer.notices else draft.text
+        # the question's words come folded (Simplified): shown in the asker's script
+        words = [to_traditional(w) for w in answer.unmentioned] if style.script == TRADITIONAL else answer.unmentioned
+        lead = [render("unmentioned_words", style.script, words=quoted_list(words, style.script))] if words else []
+        answer.answer = "\n".join([*answer.notices, *lead, draft.text])
         answer.citations = draft.citations
         return answer
 
@@ -218,9 +232,7 @@ class AnswerEngine:
                 topics.append(name)
         lines = [*answer.notices, render("refusal", style.script)]
         if topics:
-            listed = (", ".join(f"“{t}”" for t in topics[:3]) if style.script == ENGLISH
-                      else "、".join(f"“{t}”" for t in topics[:3]))
-            lines.append(render("refusal_topics", style.script, topics=listed))
+            lines.append(render("refusal_topics", style.script, topics=quoted_list(topics[:3], style.script)))
         answer.refused = True
         answer.answer = "\n".join(lines)
         return answer
@@ -242,6 +254,11 @@ class AnswerEngine:
         if any(defines(term, folded) for _, _, folded in mentions):
             return []
         return [(c, s) for c, s, _ in mentions]
+
+
+def quoted_list(items: list[str], script: str) -> str:
+    """“医疗”、“教育” (English: “a”, “b”)."""
+    return (", " if script == ENGLISH else "、").join(f"“{item}”" for item in items)
 
 
 def defines(term: str, folded_sentence: str) -> bool:
@@ -333,6 +350,7 @@ def engine_for(
         retriever, scorer, generator=generator, profile=profile, refuse_below=answer.refuse_below,
         selection=selection, top_k=settings.retrieval.top_k, mode=settings.retrieval.mode,
         max_question_chars=answer.max_question_chars, max_history_turns=answer.max_history_turns,
+        unmentioned_rarity=answer.unmentioned_rarity,
     )
 
 

@@ -76,6 +76,7 @@ class Answer:
     first_token_ms: float | None = None  # time until the first generated text (extractive: all of it)
     answerable: float | None = None  # the answer scorer's probability that the passages answer it
     verified: list[bool] | None = None  # generative answers: each generated sentence verified or dropped
+    unmentioned: list[str] = field(default_factory=list)  # the question's topic words no document uses
 
     def to_json(self, item_id: str | None = None) -> dict:
         out: dict = {} if item_id is None else {"id": item_id}
@@ -99,6 +100,8 @@ class Answer:
             out["verified"] = self.verified
         if self.notices:
             out["notices"] = self.notices
+        if self.unmentioned:
+            out["unmentioned"] = self.unmentioned
         if self.error:
             out["error"] = self.error
         return out

@@ -234,3 +234,23 @@ def test_the_subject_of_a_question_is_the_phrase_it_shares_with_the_corpus():
 def test_a_definition_question_names_its_term_and_asks_little_else(question, term):
     sentences = ["整合组建“3+1”国资集团。", "深入开展“三走”工作。"]
     assert asked_term(question, {"3+1": "3+1", "三走": "三走"}, "".join(sentences), sentences) == term
+
+
+def test_unmentioned_words_are_rare_topic_words_the_corpus_never_uses():
+    """A hand-made tagger and rarity (jieba's are used in tests/test_answers.py)."""
+    from nanhai_qa.app.answering.unmentioned import UnmentionedWords
+
+    tags = {"南海": "ns", "足球": "n", "方面": "n", "打算": "v", "学位": "n", "看病": "v", "多少钱": "n",
+            "医疗": "n", "龙舟赛": "nr"}
+    rarities = {"足球": 10.3, "方面": 8.0, "打算": 9.9, "学位": 12.0, "多少钱": 16.5, "医疗": 11.0, "龙舟赛": 16.8}
+
+    def tagger(text: str) -> list[tuple[str, str]]:
+        return [(w, tags.get(w, "x")) for w in text.split()]
+
+    missing = UnmentionedWords(tagger, lambda w: rarities.get(w, 0.0), "南海新增学位", frozenset({"医疗"}))
+    assert missing("南海 今年 在 足球 方面 有 什么 打算") == ["足球"]  # 方面 is common, 打算 a verb
+    assert missing("南海 新增 学位 多少钱 医疗") == []  # in the corpus, a question word, the profile's
+    assert missing("龙舟赛 足球 龙舟赛") == ["龙舟赛", "足球"]
+    assert UnmentionedWords(tagger, rarities.get, "", min_rarity=12.0)("足球 学位") == ["学位"]
+    assert UnmentionedWords.of(object(), "") is None  # a tokenizer without tags or rarity
+    assert UnmentionedWords.of(type("T", (), {"tagged": tagger, "rarity": len})(), "", min_rarity=None) is None
