@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from nanhai_qa.app.staff.desk import check_mark, detail_html, export, rows
+from nanhai_qa.app.staff.desk import check_mark, detail_html, export, rows, unmentioned_summary
 from nanhai_qa.app.storage.database import SCHEMA_VERSION, DatabaseUnavailable, open_database
 from nanhai_qa.app.storage.exchange_log import ExchangeLog
 
@@ -35,6 +35,23 @@ def test_log_records_filters_and_feedback(database_url, engine):
     assert log.get(first).citations[0]["quote"].endswith("3600家。")
     reopened = ExchangeLog(open_database(database_url)).get(second)  # reopened (migrations a no-op): still there
     assert reopened.feedback == -1 and reopened.settings_hash == "settings-1"
+
+
+def test_the_words_no_document_uses_are_kept_and_counted(tmp_path, database_url, engine):
+    """What residents ask about that the corpus does not cover, for staff adding documents."""
+    log = ExchangeLog(open_database(database_url))
+    sources = dict(engine.retriever.corpus.manifest["sources"])
+    asked = ("南海今年在足球方面有什么打算？", "足球场今年会多建吗？", "足球这块今年有什么计划？")
+    football = [log.record(engine.answer(q), 0, sources) for q in asked]
+    plain = log.record(engine.answer("高企数量突破了多少家？"), 0, sources)
+    assert log.get(football[0]).unmentioned == ["足球"] and log.get(plain).unmentioned == []
+    assert [e.id for e in log.recent(unmentioned_only=True)] == football[::-1]
+    assert log.unmentioned_words() == [("足球", 2), ("足球场", 1)]  # most asked first
+    assert "足球 ×2、足球场 ×1" in unmentioned_summary(log.unmentioned_words(), 1000)
+    assert unmentioned_summary([], 1000) == "最近的问答没有问到文中没有的词。"
+    csv_path, _ = export([log.get(football[0])], tmp_path / "exports")
+    with open(csv_path, encoding="utf-8-sig") as f:
+        assert list(csv.DictReader(f))[0]["unmentioned"] == "足球"
 
 
 def test_citation_checks_and_exports(tmp_path, database_url, engine):
@@ -83,7 +100,8 @@ def test_an_old_sqlite_log_is_migrated_and_a_newer_one_refused(tmp_path):
         db.execute("INSERT INTO exchanges (time, question, history_length, answer, citations, refused, latency_ms,"
                    " sources) VALUES ('2026-01-01 00:00:00', '旧问题', 0, '旧回答', '[]', 0, 1.0, '{}')")
     log = ExchangeLog(open_database(f"sqlite://{path}"))
-    assert log.recent()[0].question == "旧问题" and log.recent()[0].settings_hash is None
+    old = log.recent()[0]
+    assert old.question == "旧问题" and old.settings_hash is None and old.unmentioned == []
     with sqlite3.connect(path) as db:
         assert db.execute("SELECT version FROM schema_version").fetchone()[0] == SCHEMA_VERSION
         db.execute("UPDATE schema_version SET version = ?", (SCHEMA_VERSION + 1,))

@@ -116,6 +116,7 @@ def test_staff_tab_absent_without_credentials(browser, public_server):
 
 def test_staff_desk_lists_exchanges_with_checks_and_feedback_survives_restart(browser, staff_server, tmp_path):
     client_of(staff_server).predict("2022年新认定了几家隐形冠军企业？", [], api_name="/ask")  # API exchanges are logged
+    client_of(staff_server).predict("南海今年在足球方面有什么打算？", [], api_name="/ask")  # a word the article lacks
     page = open_page(browser, staff_server)
     ask_in_page(page, "高企数量突破了多少家？")
     page.locator("#chat button[aria-label='Dislike']").last.click()
@@ -137,6 +138,11 @@ def test_staff_desk_lists_exchanges_with_checks_and_feedback_survives_restart(br
     assert "✓ 1/1" in table and "👎" in table
     assert "2022年新认定了几家隐形冠军企业" in table
     assert table.index("高企数量突破了多少家") < table.index("2022年新认定了几家隐形冠军企业")  # newest first
+    assert "足球 ×1" in page.locator("#staff-unmentioned").inner_text()  # what residents ask that no document covers
+    page.get_by_label("只看问到文中没有的词").check()
+    page.wait_for_function("() => !document.querySelector('#staff-table').innerText.includes('高企数量突破了多少家')",
+                           timeout=20_000)
+    assert "南海今年在足球方面有什么打算" in page.locator("#staff-table").inner_text()
     page.close()
 
     staff_server.stop()  # feedback was committed to SQLite: it survives a restart

@@ -22,6 +22,9 @@ from nanhai_qa.app.service import ChatService
 from nanhai_qa.app.settings import StaffSettings
 from nanhai_qa.app.storage.exchange_log import Exchange
 
+# How many recent exchanges the desk counts the missing words of
+UNMENTIONED_WINDOW = 1000
+
 
 def citation_ok(citation: dict, documents: dict[str, str]) -> bool:
     text = documents.get(citation["doc"])
@@ -46,6 +49,14 @@ def rows(exchanges: list[Exchange], texts: Callable[[Exchange], dict[str, str]])
          check_mark(e, texts(e)), round(e.latency_ms, 1)]
         for e in exchanges
     ]
+
+
+def unmentioned_summary(counts: list[tuple[str, int]], limit: int, shown: int = 30) -> str:
+    """The words residents asked about that no document uses, most asked first (Markdown)."""
+    if not counts:
+        return label("staff_unmentioned_none")
+    words = "、".join(f"{word} ×{n}" for word, n in counts[:shown])
+    return label("staff_unmentioned_words", limit=limit, words=words)
 
 
 def detail_html(exchange: Exchange, documents: dict[str, str], current_sources: dict[str, str]) -> str:
@@ -80,12 +91,12 @@ def export(exchanges: list[Exchange], directory: Path) -> tuple[str, str]:
     with csv_path.open("w", newline="", encoding="utf-8-sig") as f:
         writer = csv.writer(f)
         writer.writerow(["id", "time", "question", "history_length", "answer", "refused", "feedback", "latency_ms",
-                         "citations", "settings_hash", "prompts_version"])
+                         "citations", "settings_hash", "prompts_version", "unmentioned"])
         for e in exchanges:
             writer.writerow([e.id, e.time, e.question, e.history_length, e.answer, int(e.refused),
                              "" if e.feedback is None else e.feedback, e.latency_ms,
                              json.dumps(e.citations, ensure_ascii=False), e.settings_hash or "",
-                             e.prompts_version or ""])
+                             e.prompts_version or "", "、".join(e.unmentioned)])
     with jsonl_path.open("w", encoding="utf-8") as f:
         for e in exchanges:
             f.write(json.dumps(asdict(e), ensure_ascii=False) + "\n")
@@ -114,8 +125,10 @@ def build_staff_tab(service: ChatService, staff: StaffSettings, exports_dir: Pat
             with gr.Row():
                 refused_only = gr.Checkbox(label=label("staff_refused_only"))
                 disliked_only = gr.Checkbox(label=label("staff_disliked_only"))
+                unmentioned_only = gr.Checkbox(label=label("staff_unmentioned_only"))
                 search = gr.Textbox(label=label("staff_search"), scale=3)
                 refresh = gr.Button(label("staff_refresh"), elem_id="staff-refresh")
+            missing_topics = gr.Markdown(elem_id="staff-unmentioned")
             table = gr.Dataframe(headers=label("staff_columns").split("|"), interactive=False, wrap=True,
                                  elem_id="staff-table")
             with gr.Row():
@@ -138,26 +151,31 @@ def build_staff_tab(service: ChatService, staff: StaffSettings, exports_dir: Pat
                 return False, gr.update(), gr.update(visible=False), render("staff_login_failed")
             return True, gr.update(visible=False), gr.update(visible=True), ""
 
-        def listing(logged: bool, refused: bool, disliked: bool, text: str) -> list[list]:
+        def listing(logged: bool, refused: bool, disliked: bool, text: str, unmentioned: bool) -> tuple:
             authorised(logged)
-            return rows(service.log.recent(refused_only=refused, disliked_only=disliked, text=text), service.texts_of)
+            chosen = service.log.recent(refused_only=refused, disliked_only=disliked, text=text,
+                                        unmentioned_only=unmentioned)
+            return (rows(chosen, service.texts_of),
+                    unmentioned_summary(service.log.unmentioned_words(UNMENTIONED_WINDOW), UNMENTIONED_WINDOW))
 
         def one(logged: bool, exchange_id: float | None) -> str:
             authorised(logged)
             found = service.log.get(int(exchange_id or 0))
             return detail_html(found, service.texts_of(found), service.sources) if found else label("staff_not_found")
 
-        def do_export(logged: bool, refused: bool, disliked: bool, text: str) -> list[str]:
+        def do_export(logged: bool, refused: bool, disliked: bool, text: str, unmentioned: bool) -> list[str]:
             authorised(logged)
-            chosen = service.log.recent(limit=100_000, refused_only=refused, disliked_only=disliked, text=text)
+            chosen = service.log.recent(limit=100_000, refused_only=refused, disliked_only=disliked, text=text,
+                                        unmentioned_only=unmentioned)
             return list(export(chosen, exports_dir))
 
         private = {"api_visibility": "private"}
+        filters = [logged_in, refused_only, disliked_only, search, unmentioned_only]
         login.click(do_login, [name, secret], [logged_in, login_box, desk, login_message], **private).then(
-            listing, [logged_in, refused_only, disliked_only, search], table, **private
+            listing, filters, [table, missing_topics], **private
         )
-        filters = [logged_in, refused_only, disliked_only, search]
-        for trigger in (refresh.click, refused_only.change, disliked_only.change, search.submit):
-            trigger(listing, filters, table, **private)
+        for trigger in (refresh.click, refused_only.change, disliked_only.change, unmentioned_only.change,
+                        search.submit):
+            trigger(listing, filters, [table, missing_topics], **private)
         show.click(one, [logged_in, pick], detail, **private)
         export_button.click(do_export, filters, files, **private)

@@ -45,6 +45,9 @@ SCHEMA_STEPS: list[list[str]] = [
             PRIMARY KEY (name, client)
         )""",
     ],
+    [  # 4: the question's words no document uses, named in the answer (JSON list; NULL before)
+        "ALTER TABLE exchanges ADD COLUMN unmentioned TEXT",
+    ],
 ]
 SCHEMA_VERSION = len(SCHEMA_STEPS)
 

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import dataclass
+from collections import Counter
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from nanhai_qa.app.answering.models import Answer
@@ -33,6 +34,7 @@ class Exchange:
     error: str | None
     settings_hash: str | None = None
     prompts_version: str | None = None
+    unmentioned: list[str] = field(default_factory=list)  # the question's words no document uses
 
 
 class ExchangeLog:
@@ -51,12 +53,13 @@ class ExchangeLog:
         with self.database.transaction() as db:
             row = db.execute(
                 "INSERT INTO exchanges (time, question, history_length, answer, citations, refused, latency_ms,"
-                " sources, error, settings_hash, prompts_version) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-                " RETURNING id",
+                " sources, error, settings_hash, prompts_version, unmentioned)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
                 (
                     time.strftime("%Y-%m-%d %H:%M:%S"), answer.question, history_length, answer.answer,
                     json.dumps([c.to_json() for c in answer.citations], ensure_ascii=False),
                     int(answer.refused), answer.latency_ms, json.dumps(sources), answer.error, *self.versions,
+                    json.dumps(answer.unmentioned, ensure_ascii=False) if answer.unmentioned else None,
                 ),
             ).fetchone()
         return int(row["id"])
@@ -91,14 +94,17 @@ class ExchangeLog:
         return _exchange(row) if row else None
 
     def recent(
-        self, limit: int = 200, refused_only: bool = False, disliked_only: bool = False, text: str = ""
+        self, limit: int = 200, refused_only: bool = False, disliked_only: bool = False, text: str = "",
+        unmentioned_only: bool = False,
     ) -> list[Exchange]:
-        """Newest first, filtered."""
+        """Newest first, filtered (`unmentioned_only`: answers that named question words no document uses)."""
         where, params = [], []
         if refused_only:
             where.append("refused = 1")
         if disliked_only:
             where.append("feedback = -1")
+        if unmentioned_only:
+            where.append("unmentioned IS NOT NULL")
         if text.strip():
             where.append("(question LIKE ? ESCAPE '\\' OR answer LIKE ? ESCAPE '\\')")
             pattern = "%" + text.strip().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
@@ -110,7 +116,15 @@ class ExchangeLog:
         return [_exchange(row) for row in rows]
 
 
+    def unmentioned_words(self, limit: int = 1000) -> list[tuple[str, int]]:
+        """The question words no document uses, most asked first, over the last `limit`
+        exchanges: topics residents ask about that the corpus does not cover."""
+        counts = Counter(w for e in self.recent(limit, unmentioned_only=True) for w in e.unmentioned)
+        return counts.most_common()
+
+
 def _exchange(row: dict) -> Exchange:
     return Exchange(**dict(
         row, citations=json.loads(row["citations"]), refused=bool(row["refused"]), sources=json.loads(row["sources"]),
+        unmentioned=json.loads(row["unmentioned"]) if row["unmentioned"] else [],
     ))
