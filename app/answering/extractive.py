@@ -85,13 +85,15 @@ def compose(quotes: list[tuple[Chunk, Span]], lead: str = "", style: AnswerStyle
     return Draft("\n".join(lines), citations)
 
 
+# 其 points back ("其中", "其主要…"), but not in 其他, 其次, 其实, 其余
+ITS = r"其(?!他|次|实|實|余|餘)"
 # A sentence that opens by pointing back ("这一思想…", "它是…", "而其他…") needs the one before it
 # to be understood; it often holds what the question asks (the thing "这" stands for).
-REFERS_BACK = re.compile(r"(这|這|此|该|該|它|其|他|她|而|但|並|并|同时|同時|此外|然而|因此|于是|於是)")
+REFERS_BACK = re.compile(rf"(这|這|此|该|該|它|{ITS}|他|她|而|但|並|并|同时|同時|此外|然而|因此|于是|於是)")
 
 # A sentence that goes on about the one before it, with a pointer in its first words
 # ("这份合约的时间为7年", "瓦特在伯明罕发明了这个改进"), often holds what was asked of that one.
-CONTINUES = re.compile(r"^[^。；;]{0,10}?(这|這|该|該|此(?!外)|它|其(?!他|中|次|实|實|余|餘))")
+CONTINUES = re.compile(rf"^[^。；;]{{0,10}}?(这|這|该|該|此(?!外)|它|{ITS})")
 
 # A date without its year ("4月，…", "10月18日…") takes the year from the text before it.
 MONTH = re.compile(r"\d{1,2}\s*月")

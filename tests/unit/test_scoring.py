@@ -143,6 +143,11 @@ def test_a_sentence_that_points_back_to_a_kept_one_is_quoted_after_it():
     for unrelated in ("乙厂造了桥。", "其他公司没有签。"):  # "其他" points to no one
         alone = _chunk(f"甲厂造了新船。|{unrelated}")
         assert [s.text for _, s in policy.select(_judged([0.9, 0.1], alone), "x")] == ["甲厂造了新船。"]
+        assert [s.text for _, s in policy.select(_judged([0.1, 0.9], alone), "x")] == [unrelated]
+    among = _chunk("甲厂造了三艘船。|其中一艘长三百米。")  # "其中" does point back
+    for best_first in ([0.9, 0.1], [0.1, 0.9]):
+        quoted = [s.text for _, s in policy.select(_judged(best_first, among), "x")]
+        assert quoted == ["甲厂造了三艘船。", "其中一艘长三百米。"]
 
 
 def test_a_date_without_its_year_brings_the_sentence_naming_the_year():
