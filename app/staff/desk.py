@@ -22,7 +22,7 @@ from nanhai_qa.app.service import ChatService
 from nanhai_qa.app.settings import StaffSettings
 from nanhai_qa.app.storage.exchange_log import Exchange
 
-# How many recent exchanges the desk counts the missing words of
+# Over how many recent answers that named missing words the desk counts them
 UNMENTIONED_WINDOW = 1000
 
 

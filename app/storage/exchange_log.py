@@ -118,7 +118,7 @@ class ExchangeLog:
 
     def unmentioned_words(self, limit: int = 1000) -> list[tuple[str, int]]:
         """The question words no document uses, most asked first, over the last `limit`
-        exchanges: topics residents ask about that the corpus does not cover."""
+        answers that named any: topics residents ask about that the corpus does not cover."""
         counts = Counter(w for e in self.recent(limit, unmentioned_only=True) for w in e.unmentioned)
         return counts.most_common()
 
