@@ -71,9 +71,11 @@ class JiebaTokenizer:
 
     def rarity(self, word: str) -> float:
         """How rare `word` is in general Chinese: −log of its share of the counts in jieba's
-        dictionary (a word it lacks counts once)."""
+        dictionary (add-one); infinite for a word the dictionary lacks, which jieba made up
+        from unknown text and is often a mis-cut (地比 of "用的地比前年多")."""
         self._jieba.check_initialized()
-        return -math.log((self._jieba.FREQ.get(word, 0) + 1) / self._jieba.total)
+        count = self._jieba.FREQ.get(word, 0)
+        return -math.log((count + 1) / self._jieba.total) if count else math.inf
 
     def tagged(self, text: str) -> list[tuple[str, str]]:
         """(word, jieba part-of-speech tag) pairs of already folded `text` (nr: person, ns: place, …)."""

@@ -8,6 +8,7 @@ read as an answer about this one."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
@@ -27,7 +28,7 @@ class UnmentionedWords:
     """Callable folded question → its topic words that the corpus never uses, in order."""
 
     tagger: Callable[[str], list[tuple[str, str]]]  # folded text → (word, part-of-speech tag)
-    rarity: Callable[[str], float]  # a word → how rare it is in general Chinese (as MIN_RARITY)
+    rarity: Callable[[str], float]  # a word → how rare it is in general Chinese (as MIN_RARITY; inf: unknown)
     folded_corpus: str
     known: frozenset[str] = frozenset()  # words a question may use for the corpus's own (the profile's)
     min_rarity: float = MIN_RARITY
@@ -48,6 +49,6 @@ class UnmentionedWords:
             if (len(word) >= 2 and tag.startswith(TOPIC_TAGS) and word not in words
                     and word not in self.known and word not in self.folded_corpus
                     and not any(wh in word for wh in WH_WORDS)  # 多少钱 of "几多钱" asks, names nothing
-                    and self.rarity(word) >= self.min_rarity):
+                    and self.min_rarity <= self.rarity(word) < math.inf):  # inf: a word made up
                 words.append(word)
         return words

@@ -5,6 +5,7 @@ the chat page and the staff desk share, and the page's HTML. No model, no server
 from __future__ import annotations
 
 import csv
+import math
 
 import pytest
 
@@ -251,6 +252,7 @@ def test_unmentioned_words_are_rare_topic_words_the_corpus_never_uses():
     assert missing("南海 今年 在 足球 方面 有 什么 打算") == ["足球"]  # 方面 is common, 打算 a verb
     assert missing("南海 新增 学位 多少钱 医疗") == []  # in the corpus, a question word, the profile's
     assert missing("龙舟赛 足球 龙舟赛") == ["龙舟赛", "足球"]
+    assert UnmentionedWords(tagger, lambda w: math.inf, "")("足球") == []  # a word no dictionary knows: a mis-cut
     assert UnmentionedWords(tagger, rarities.get, "", min_rarity=12.0)("足球 学位") == ["学位"]
     assert UnmentionedWords.of(object(), "") is None  # a tokenizer without tags or rarity
     assert UnmentionedWords.of(type("T", (), {"tagged": tagger, "rarity": len})(), "", min_rarity=None) is None
