@@ -44,10 +44,13 @@ def test_the_words_no_document_uses_are_kept_and_counted(tmp_path, database_url,
     asked = ("南海今年在足球方面有什么打算？", "足球场今年会多建吗？", "足球这块今年有什么计划？")
     football = [log.record(engine.answer(q), 0, sources) for q in asked]
     plain = log.record(engine.answer("高企数量突破了多少家？"), 0, sources)
+    price = engine.answer("南海现在房价多少钱一平？")
+    assert price.refused  # a refused question's missing words count too: residents asked about them
+    refused = log.record(price, 0, sources)
     assert log.get(football[0]).unmentioned == ["足球"] and log.get(plain).unmentioned == []
-    assert [e.id for e in log.recent(unmentioned_only=True)] == football[::-1]
-    assert log.unmentioned_words() == [("足球", 2), ("足球场", 1)]  # most asked first
-    assert "足球 ×2、足球场 ×1" in unmentioned_summary(log.unmentioned_words(), 1000)
+    assert [e.id for e in log.recent(unmentioned_only=True)] == [refused, *football[::-1]]
+    assert log.unmentioned_words() == [("足球", 2), ("房价", 1), ("足球场", 1)]  # most asked first
+    assert "足球 ×2、房价 ×1、足球场 ×1" in unmentioned_summary(log.unmentioned_words(), 1000)
     assert unmentioned_summary([], 1000) == "最近的问答没有问到文中没有的词。"
     csv_path, _ = export([log.get(football[0])], tmp_path / "exports")
     with open(csv_path, encoding="utf-8-sig") as f:

@@ -202,10 +202,10 @@ class AnswerEngine:
                 answer = self._finish(base, compose(mentions, lead, style), style)
                 answer.refused = True
                 return answer
+        if self.unmentioned:  # kept with refusals too (the staff desk counts them); named only in answers
+            base.unmentioned = self.unmentioned(fold(clean.text))
         if found.refuse:
             return self._refuse(base, style)
-        if self.unmentioned:
-            base.unmentioned = self.unmentioned(fold(clean.text))
         generation_started = time.perf_counter()
         draft = generator.generate(found.text, found.query, found.passages, found.judgement, style, on_token)
         if draft.first_token_ms is not None:

@@ -22,7 +22,7 @@ from nanhai_qa.app.service import ChatService
 from nanhai_qa.app.settings import StaffSettings
 from nanhai_qa.app.storage.exchange_log import Exchange
 
-# Over how many recent answers that named missing words the desk counts them
+# Over how many recent questions holding missing words the desk counts them
 UNMENTIONED_WINDOW = 1000
 
 

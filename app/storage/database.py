@@ -45,7 +45,7 @@ SCHEMA_STEPS: list[list[str]] = [
             PRIMARY KEY (name, client)
         )""",
     ],
-    [  # 4: the question's words no document uses, named in the answer (JSON list; NULL before)
+    [  # 4: the question's words no document uses (JSON list; NULL when none, and before)
         "ALTER TABLE exchanges ADD COLUMN unmentioned TEXT",
     ],
 ]

@@ -97,7 +97,7 @@ class ExchangeLog:
         self, limit: int = 200, refused_only: bool = False, disliked_only: bool = False, text: str = "",
         unmentioned_only: bool = False,
     ) -> list[Exchange]:
-        """Newest first, filtered (`unmentioned_only`: answers that named question words no document uses)."""
+        """Newest first, filtered (`unmentioned_only`: questions holding words no document uses)."""
         where, params = [], []
         if refused_only:
             where.append("refused = 1")
@@ -118,7 +118,8 @@ class ExchangeLog:
 
     def unmentioned_words(self, limit: int = 1000) -> list[tuple[str, int]]:
         """The question words no document uses, most asked first, over the last `limit`
-        answers that named any: topics residents ask about that the corpus does not cover."""
+        questions that held any (answered or refused): topics residents ask about that the
+        corpus does not cover."""
         counts = Counter(w for e in self.recent(limit, unmentioned_only=True) for w in e.unmentioned)
         return counts.most_common()
 
