@@ -48,9 +48,10 @@ QUESTION_TYPES: dict[str, re.Pattern[str]] = {
     "time": re.compile(
         r"哪一?年|何年|何时|什么时候|几时|哪一?天|几月|几号|哪个月|日期|年代|\bwhen\b|\bwhat year\b", re.I),
     "person": re.compile(r"谁|哪一?位|什么人|何人|哪个人|名字|叫什么|\bwho\b|\bname", re.I),
+    # "在哪一年", "在哪一天", "在哪一场战争" ask when or which, not where
     "place": re.compile(
-        r"哪里|哪儿|何处|何地|什么地方|哪个地方|在哪|哪座|哪个(国家|城市|省|地区|位置|镇|街|区)|地址|位置|"
-        r"\bwhere\b", re.I),
+        r"哪里|哪儿|哪边|何处|何地|什么地方|哪个地方|在哪(?![一个些位年天种家场次])|哪一?座|"
+        r"哪一?个(国家|城市|省|地区|位置|镇|街|区)|地址|位置|\bwhere\b", re.I),
     "reason": re.compile(r"为什么|为何|原因|\bwhy\b", re.I),
     "list": re.compile(
         r"哪些|哪几|有什么|有啥|都有|包括哪|几[项件条个类种方面]|怎么做|怎么办|如何|"

@@ -59,6 +59,8 @@ def _model(selection_weights: np.ndarray | None = None, bias: float = 0.0, **thr
         ("水上巴士哪天开通？", {"time"}),
         ("区长是谁？", {"person"}),
         ("新院的地址在哪里？", {"place"}),
+        ("大地艺术节在哪一个镇街举办？", {"place"}),
+        ("新院在哪一年开业？", {"time"}),  # "在哪" of a year asks when
         ("今年乡村振兴有哪些措施？", {"list"}),
         ("有轨电车开通了吗？", {"yesno"}),
         ("how many school places were added?", {"number"}),
