@@ -35,12 +35,15 @@ HELDOUT = EVAL_SET.parent / "heldout.jsonl"
 # held-out false refusals 0.037 → 0.056, one item, a false premise ("水上巴士是不是2022年就已经
 # 开通了？") whose P(answerable) was already near the threshold (0.70 → 0.61, threshold 0.66),
 # so that ceiling 0.05 → 0.06, where it stood before reproducible training.
+# With the time slot mended too (a time the question names, or a year for a question asking the
+# month or day, does not fill it): on this set accuracy 0.956 → 0.965 (floor 0.95 → 0.96), false
+# refusals 0.009 → 0.000 (ceiling 0.02 → 0.01).
 FLOORS = {
-    EVAL_SET.name: {"hit@5": 0.97, "answer_accuracy": 0.95, "citation_recall": 0.95, "refusal_recall": 0.58,
+    EVAL_SET.name: {"hit@5": 0.97, "answer_accuracy": 0.96, "citation_recall": 0.95, "refusal_recall": 0.58,
                     "verbatim_rate": 1.0},
     HELDOUT.name: {"hit@5": 0.94, "answer_accuracy": 0.87, "refusal_recall": 0.65, "verbatim_rate": 1.0},
 }
-CEILINGS = {EVAL_SET.name: {"false_refusal_rate": 0.02}, HELDOUT.name: {"false_refusal_rate": 0.06}}
+CEILINGS = {EVAL_SET.name: {"false_refusal_rate": 0.01}, HELDOUT.name: {"false_refusal_rate": 0.06}}
 
 
 @pytest.fixture(scope="module")

@@ -68,6 +68,11 @@ MONEY = re.compile(
     r"(\d|[一二两三四五六七八九十百千万亿])\s*(万|亿|千)?\s*(元|块|美元|港元|欧元|日元|英镑)|[$¥￥]\s*\d"
 )
 TIME = re.compile(r"\d{1,4}\s*[年月日]|[零〇一二三四五六七八九十两廿]{1,4}[年月日]|世纪|年代|年间|时期|朝")
+# A question asking the month or day is not answered by a year alone (a heading's "2023年").
+ASKS_DAY = re.compile(
+    r"哪一?天|几月|几号|哪一?个月|哪日|几日|日期|\bwhat (day|date|month)\b|\bwhich (day|month)\b", re.I
+)
+DAY = re.compile(r"\d{1,2}\s*[月日号]|[一二三四五六七八九十]{1,3}[月日号]|[上中下]旬|月[初底中]")
 ENUMERATION = re.compile(r"[、；;]")
 RUN = re.compile(r"[\u4e00-\u9fffa-z0-9]+")
 # Characters that frame a question rather than say what it is about.
@@ -193,10 +198,11 @@ class CandidateFeatures:
         """Which kinds of answer the (folded) sentence holds beyond what the question says; a
         time may also come from its headings (a part headed by a year dates every plan under it)."""
         names = self._names(sentence)
+        times = DAY if ASKS_DAY.search(question) else TIME
         return {
             "number": bool(_numbers(sentence) - q_numbers),
             "money": bool(MONEY.search(sentence)),
-            "time": bool(TIME.search(sentence) or TIME.search(headings)),
+            "time": any(m.group() not in question for text in (sentence, headings) for m in times.finditer(text)),
             "person": any(n not in question for n in names["person"]),
             "place": any(n not in question for n in names["place"]),
             "list": len(ENUMERATION.findall(sentence)) > len(ENUMERATION.findall(question)),

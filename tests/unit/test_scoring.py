@@ -3,6 +3,7 @@ scorer's arithmetic, the selection policy, adjacent quotes, the weights file."""
 
 import json
 from dataclasses import replace
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -13,6 +14,7 @@ from nanhai_qa.app.answering.scorer import (
     GROUP_FEATURES,
     AnswerScorer,
     Candidate,
+    CandidateFeatures,
     LinearModel,
     MLPModel,
     ScorerFileError,
@@ -69,6 +71,16 @@ def _model(selection_weights: np.ndarray | None = None, bias: float = 0.0, **thr
 )
 def test_question_types(question, kinds):
     assert {k for k, v in question_types(question).items() if v} == kinds
+
+
+def test_a_time_slot_holds_a_time_the_question_does_not_name():
+    # no tagger: names play no part here
+    slots = CandidateFeatures(SimpleNamespace(corpus=SimpleNamespace(chunks=[]), tokenizer=None)).slots
+    heading = "2023年的计划"
+    assert slots("持续举办大地艺术节。", heading, "大地艺术节什么时候办?", set())["time"]  # the heading dates it
+    assert not slots("持续举办大地艺术节。", heading, "2023年大地艺术节什么时候办?", set())["time"]  # named already
+    assert not slots("持续举办大地艺术节。", heading, "大地艺术节哪个月办?", set())["time"]  # a year is no month
+    assert slots("大地艺术节于10月开幕。", heading, "大地艺术节哪个月办?", set())["time"]
 
 
 def test_script_decides_the_model():
