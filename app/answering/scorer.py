@@ -196,7 +196,8 @@ class CandidateFeatures:
 
     def slots(self, sentence: str, headings: str, question: str, q_numbers: set[str]) -> dict[str, bool]:
         """Which kinds of answer the (folded) sentence holds beyond what the question says; a
-        time may also come from its headings (a part headed by a year dates every plan under it)."""
+        time may also come from its headings (a part headed by a year dates every plan under it),
+        and must be a month or day when the question asks one."""
         names = self._names(sentence)
         times = DAY if ASKS_DAY.search(question) else TIME
         return {
