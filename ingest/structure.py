@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from .models import PERIOD_INTRO, Chunk, Span
 from .patterns import SENTENCE_END, SENTENCE_ENDS, YEAR
 
-CHUNKER_VERSION = "3"
+CHUNKER_VERSION = "4"
 
 MARKDOWN_HEADING = re.compile(r"^(#{1,6})\s+(\S.*)$")
 # "回顾2022年", "奋进2023年": a short line naming a year opens a part of the article.
@@ -153,8 +153,12 @@ def chunk_document(doc_id: str, text: str, pages: tuple[int, ...] = ()) -> tuple
             name = MARKDOWN_HEADING.sub(r"\2", line.text)
             headings[:] = [h for h in headings if h[0] < level] + [(level, name)]
             # A part is a top heading, or a heading of any level that names a year's review or
-            # plan ("## 回顾2022年" in a Markdown, Word or PDF rendering of the article).
-            opens_part = level == 1 or bool(PART_HEADING.match(name)) and " " in period_of(name)
+            # plan ("## 回顾2022年" in a Markdown, Word or PDF rendering of the article), or a
+            # year other than the current part's ("二、2023年工作安排" after "一、2022年工作回顾").
+            named = period_of(name) if PART_HEADING.match(name) else None
+            opens_part = level == 1 or named is not None and (
+                " " in named or named.partition(" ")[0] != period.partition(" ")[0]
+            )
             if opens_part:
                 period = period_of(name)
             just_opened_part = opens_part

@@ -35,6 +35,15 @@ def test_title_heading_paths_and_periods(article):
     assert byline.kind == "byline" and byline.heading_path == () and "黄婷" in byline.text
 
 
+def test_a_heading_naming_another_year_opens_a_part(tmp_path):
+    # "工作安排" is no review or plan word: the year alone must end the 2022 part
+    report = ("# 西山镇工作报告\n\n## 一、2022年工作回顾\n\n新建管网32公里。\n\n"
+              "## 二、2023年工作安排\n\n新增床位120张。\n")
+    (tmp_path / "report.md").write_text(report, encoding="utf-8")
+    periods = {c.text: c.period for c in read_document(tmp_path / "report.md").chunks}
+    assert periods == {"新建管网32公里。": "2022 review", "新增床位120张。": "2023"}
+
+
 def test_units_are_bullets_or_paragraphs_never_windows(article):
     bullets = [c for c in article.chunks if c.kind == "bullet"]
     assert len(bullets) == sum(line.startswith("- ") for line in article.text.splitlines()) == 59
