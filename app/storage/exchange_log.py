@@ -115,7 +115,6 @@ class ExchangeLog:
             rows = db.execute(sql, [*params, limit]).fetchall()
         return [_exchange(row) for row in rows]
 
-
     def unmentioned_words(self, limit: int = 1000) -> list[tuple[str, int]]:
         """The question words no document uses, most asked first, over the last `limit`
         questions that held any (answered or refused): topics residents ask about that the
