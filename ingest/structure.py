@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from .models import PERIOD_INTRO, Chunk, Span
 from .patterns import SENTENCE_END, SENTENCE_ENDS, YEAR
 
-CHUNKER_VERSION = "4"
+CHUNKER_VERSION = "5"
 
 MARKDOWN_HEADING = re.compile(r"^(#{1,6})\s+(\S.*)$")
 # "回顾2022年", "奋进2023年": a short line naming a year opens a part of the article.
@@ -22,6 +22,10 @@ SUBSECTION_HEADING = re.compile(r"^\d{1,2}[\s、.．]\s*\S")
 BULLET = re.compile(r"^[-•*·]\s+")
 BYLINE = re.compile(r"^(文\s*[/／]|记者[:：\s]|来源[:：]|作者[:：])")
 OPENING_BRACKETS, CLOSING_BRACKETS = "（(［[【", "）)］]】"
+QUOTES = {"“": "”", "「": "」", "『": "』"}
+# A quotation at most this long stays in its sentence ("解释为：“……地位。通常……礼仪。”");
+# a longer one, a quoted speech, is split into its sentences as any text is.
+SHORT_QUOTATION = 100
 REVIEW_WORDS = ("回顾", "总结", "过去", "成绩")
 PLAN_WORDS = ("奋进", "展望", "计划", "部署", "目标")
 SHORT_LINE = 20
@@ -84,8 +88,24 @@ def _inside_brackets(text: str, position: int) -> bool:
     return depth > 0 and any(c in after for c in CLOSING_BRACKETS)
 
 
+def _inside_short_quotation(text: str, position: int) -> bool:
+    """Whether `position` lies inside a quotation opened before it and closed after it, the
+    whole quotation at most SHORT_QUOTATION characters long."""
+    opened: list[int] = []  # positions of the quotation marks still open
+    for i, ch in enumerate(text[:position]):
+        if ch in QUOTES:
+            opened.append(i)
+        elif opened and ch == QUOTES[text[opened[-1]]]:
+            opened.pop()
+    if not opened:
+        return False
+    close = text.find(QUOTES[text[opened[-1]]], position)
+    return close >= 0 and close - opened[-1] <= SHORT_QUOTATION
+
+
 def split_sentences(source: str, start: int, end: int) -> tuple[Span, ...]:
-    """Sentences end at 。！？； (with closing quotes) outside brackets, and at line ends."""
+    """Sentences end at 。！？； (with closing quotes) outside brackets and short quotations, and
+    at line ends."""
     spans = []
     for line in _lines(source[start:end]):
         line_start = start + line.start
@@ -93,6 +113,8 @@ def split_sentences(source: str, start: int, end: int) -> tuple[Span, ...]:
         for m in SENTENCE_END.finditer(line.text):
             if _inside_brackets(line.text, m.start()):
                 continue  # "京急逗子线（；）": punctuation inside brackets ends nothing
+            if _inside_short_quotation(line.text, m.end()):
+                continue  # a quoted sentence is part of the sentence quoting it; "。”" ends both
             spans.append((line_start + pos, line_start + m.end()))
             pos = m.end()
         if pos < len(line.text):

@@ -40,13 +40,13 @@ DEFAULT_WEIGHTS = Path(__file__).resolve().parent / "scorer.json"
 # wants a sentence with an amount of money, one asking where wants a place, and so on.
 QUESTION_TYPES: dict[str, re.Pattern[str]] = {
     "number": re.compile(
-        r"多少|几[个家项条倍亩年万千百成次种名位人所座岁天届]|几多|百分之|比例|比率|"
+        r"多少|(?<!哪)几[个家项条倍亩年万千百成次种名位人所座岁天届]|几多|百分之|比例|比率|"
         r"多大|多高|多长|多远|多久|多重|多深|\bhow (many|much|long|far|big|old|large)\b|\bpercent", re.I),
     "money": re.compile(
         r"多少钱|价格|价钱|票价|门票|费用|花了?多少|补贴|工资|薪|预算|资金|多少元|几块钱|"
         r"\bhow much money\b|\bcost|\bprice", re.I),
     "time": re.compile(
-        r"哪一?年|何年|何时|什么时候|几时|哪一?天|几月|几号|哪个月|日期|年代|\bwhen\b|\bwhat year\b", re.I),
+        r"哪一?年|何年|何时|什么时候|几时|哪一?天|几月|几号|哪一?个月|日期|年代|\bwhen\b|\bwhat year\b", re.I),
     "person": re.compile(r"谁|哪一?位|什么人|何人|哪个人|名字|叫什么|\bwho\b|\bname", re.I),
     # "在哪一年", "在哪一天", "在哪一场战争" ask when or which, not where
     "place": re.compile(

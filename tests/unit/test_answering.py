@@ -88,6 +88,16 @@ def test_periods_and_sentences():
         "新修公路45公里。", "开通“两条（含夜班）线路！”", "剩下的"]
 
 
+def test_a_short_quotation_stays_in_its_sentence():
+    text = "词典解释为：“一个人迅速致富。通常缺乏礼仪。”这是贬义词。他说：「好。」然后走了。"
+    assert [text[s.start : s.end] for s in split_sentences(text, 0, len(text))] == [
+        "词典解释为：“一个人迅速致富。通常缺乏礼仪。”", "这是贬义词。", "他说：「好。」", "然后走了。"]
+    speech = "他说：“" + "我们要做好这件事情。" * 12 + "”"  # a quoted speech splits into its sentences
+    assert len(split_sentences(speech, 0, len(speech))) == 12
+    unclosed = "他说：“好。然后走了。"
+    assert len(split_sentences(unclosed, 0, len(unclosed))) == 2
+
+
 def test_chunks_carry_heading_paths_periods_and_exact_offsets(town):
     title, chunks = chunk_document("town", TOWN)
     assert title == "河湾镇工作报告"

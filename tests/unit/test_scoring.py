@@ -63,6 +63,9 @@ def _model(selection_weights: np.ndarray | None = None, bias: float = 0.0, **thr
         ("新院的地址在哪里？", {"place"}),
         ("大地艺术节在哪一个镇街举办？", {"place"}),
         ("新院在哪一年开业？", {"time"}),  # "在哪" of a year asks when
+        ("艺术节在哪一个月开幕？", {"time"}),
+        ("新开了哪几个公园？", {"list"}),  # which ones, not how many
+        ("新开了几个公园？", {"number", "list"}),
         ("今年乡村振兴有哪些措施？", {"list"}),
         ("有轨电车开通了吗？", {"yesno"}),
         ("how many school places were added?", {"number"}),
