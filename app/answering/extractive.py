@@ -87,8 +87,9 @@ def compose(quotes: list[tuple[Chunk, Span]], lead: str = "", style: AnswerStyle
 
 # 其 points back ("其中", "其主要…"), but not in 其他, 其次, 其实, 其余
 ITS = r"其(?!他|次|实|實|余|餘)"
-# A sentence that opens by pointing back ("这一思想…", "它是…", "而其他…") needs the one before it
-# to be understood; it often holds what the question asks (the thing "这" stands for).
+# A sentence that opens by pointing back ("这一思想…", "它是…", "而其他…"), or holds a pointer in
+# its first words (CONTINUES: "历史上，因为这一点…"), needs the one before it to be understood; that
+# one often holds what the question asks (the thing "这" stands for).
 REFERS_BACK = re.compile(rf"(这|這|此|该|該|它|{ITS}|他|她|而|但|並|并|同时|同時|此外|然而|因此|于是|於是)")
 
 # A sentence that goes on about the one before it, with a pointer in its first words
@@ -107,7 +108,7 @@ def in_context(candidate: Candidate, asks_time: bool = False) -> list[Span]:
     sentence, before = candidate.sentence, candidate.chunk.sentences[: candidate.index]
     after = candidate.chunk.sentences[candidate.index + 1 :]
     quoted = [sentence]
-    if before and REFERS_BACK.match(sentence.text.lstrip()):
+    if before and (REFERS_BACK.match(sentence.text.lstrip()) or CONTINUES.match(sentence.text.lstrip())):
         quoted.insert(0, before[-1])
     if after and CONTINUES.match(after[0].text.lstrip()):
         quoted.append(after[0])

@@ -147,6 +147,9 @@ def test_a_sentence_that_points_back_brings_the_one_before_it():
     alone = SelectionPolicy(keep_share=0.5, quote_context=False).select(_judged([0.1, 0.9, 0.2], chunk), "x")
     assert [s.text for _, s in alone] == ["这艘船长三百米。"]
     assert [s.text for _, s in policy.select(_judged([0.1, 0.2, 0.9], chunk), "x")] == ["乙厂造了桥。"]
+    later = _chunk("镍在室温时氧化缓慢。|历史上，因为这一点镍被用作电镀。")  # a pointer in its first words
+    assert [s.text for _, s in policy.select(_judged([0.1, 0.9], later), "x")] == [
+        "镍在室温时氧化缓慢。", "历史上，因为这一点镍被用作电镀。"]
 
 
 def test_a_sentence_that_points_back_to_a_kept_one_is_quoted_after_it():
