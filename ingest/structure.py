@@ -81,26 +81,29 @@ def period_of(part_heading: str) -> str:
     return year
 
 
-def _inside_brackets(text: str, position: int) -> bool:
-    """Whether `position` lies inside a bracket opened before it and closed after it."""
-    before, after = text[:position], text[position:]
-    depth = sum(before.count(c) for c in OPENING_BRACKETS) - sum(before.count(c) for c in CLOSING_BRACKETS)
-    return depth > 0 and any(c in after for c in CLOSING_BRACKETS)
+def _bracketed(text: str) -> list[bool]:
+    """For each position of `text`, whether it lies inside a bracket opened before it and closed
+    after it (one pass: a line may be a whole page)."""
+    last_close = max(text.rfind(c) for c in CLOSING_BRACKETS)
+    inside, depth = [], 0
+    for i, ch in enumerate(text):
+        inside.append(depth > 0 and last_close >= i)
+        depth += (ch in OPENING_BRACKETS) - (ch in CLOSING_BRACKETS)
+    return inside
 
 
-def _inside_short_quotation(text: str, position: int) -> bool:
-    """Whether `position` lies inside a quotation opened before it and closed after it, the
-    whole quotation at most SHORT_QUOTATION characters long."""
-    opened: list[int] = []  # positions of the quotation marks still open
-    for i, ch in enumerate(text[:position]):
+def _quoted(text: str) -> set[int]:
+    """The positions just after an opening quotation mark up to its closing one, in quotations
+    of at most SHORT_QUOTATION characters."""
+    inside, opened = set(), []  # opened: positions of the quotation marks still open
+    for i, ch in enumerate(text):
         if ch in QUOTES:
             opened.append(i)
         elif opened and ch == QUOTES[text[opened[-1]]]:
-            opened.pop()
-    if not opened:
-        return False
-    close = text.find(QUOTES[text[opened[-1]]], position)
-    return close >= 0 and close - opened[-1] <= SHORT_QUOTATION
+            start = opened.pop()
+            if i - start <= SHORT_QUOTATION:
+                inside.update(range(start + 1, i + 1))
+    return inside
 
 
 def split_sentences(source: str, start: int, end: int) -> tuple[Span, ...]:
@@ -110,10 +113,11 @@ def split_sentences(source: str, start: int, end: int) -> tuple[Span, ...]:
     for line in _lines(source[start:end]):
         line_start = start + line.start
         pos = 0
+        bracketed, quoted = _bracketed(line.text), _quoted(line.text)
         for m in SENTENCE_END.finditer(line.text):
-            if _inside_brackets(line.text, m.start()):
+            if bracketed[m.start()]:
                 continue  # "京急逗子线（；）": punctuation inside brackets ends nothing
-            if _inside_short_quotation(line.text, m.end()):
+            if m.end() in quoted:
                 continue  # a quoted sentence is part of the sentence quoting it; "。”" ends both
             spans.append((line_start + pos, line_start + m.end()))
             pos = m.end()
