@@ -88,6 +88,12 @@ def test_periods_and_sentences():
         "新修公路45公里。", "开通“两条（含夜班）线路！”", "剩下的"]
 
 
+def test_punctuation_inside_brackets_ends_no_sentence():
+    text = "京急逗子线（；）通车。新站（一期。二期）开工。未闭合（甲。乙。"
+    assert [text[s.start : s.end] for s in split_sentences(text, 0, len(text))] == [
+        "京急逗子线（；）通车。", "新站（一期。二期）开工。", "未闭合（甲。", "乙。"]
+
+
 def test_a_short_quotation_stays_in_its_sentence():
     text = "词典解释为：“一个人迅速致富。通常缺乏礼仪。”这是贬义词。他说：「好。」然后走了。"
     assert [text[s.start : s.end] for s in split_sentences(text, 0, len(text))] == [
