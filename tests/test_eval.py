@@ -38,10 +38,12 @@ HELDOUT = EVAL_SET.parent / "heldout.jsonl"
 # With the time slot mended too (a time the question names, or a year for a question asking the
 # month or day, does not fill it): on this set accuracy 0.956 → 0.965 (floor 0.95 → 0.96), false
 # refusals 0.009 → 0.000 (ceiling 0.02 → 0.01).
+# With short quotations kept in their sentence and "哪一个月" / "哪几个" read rightly (scorer
+# retrained, threshold 0.65): held-out refusal recall 0.654 → 0.692 (floor 0.65 → 0.69).
 FLOORS = {
     EVAL_SET.name: {"hit@5": 0.97, "answer_accuracy": 0.96, "citation_recall": 0.95, "refusal_recall": 0.58,
                     "verbatim_rate": 1.0},
-    HELDOUT.name: {"hit@5": 0.94, "answer_accuracy": 0.87, "refusal_recall": 0.65, "verbatim_rate": 1.0},
+    HELDOUT.name: {"hit@5": 0.94, "answer_accuracy": 0.87, "refusal_recall": 0.69, "verbatim_rate": 1.0},
 }
 CEILINGS = {EVAL_SET.name: {"false_refusal_rate": 0.01}, HELDOUT.name: {"false_refusal_rate": 0.06}}
 
