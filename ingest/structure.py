@@ -186,7 +186,7 @@ def chunk_document(doc_id: str, text: str, pages: tuple[int, ...] = ()) -> tuple
                 " " in named or named.partition(" ")[0] != period.partition(" ")[0]
             )
             if opens_part:
-                period = period_of(name)
+                period = named or period_of(name)
             just_opened_part = opens_part
             continue
         if BYLINE.match(line.text):

@@ -107,8 +107,8 @@ def in_context(candidate: Candidate, asks_time: bool = False) -> list[Span]:
     followed by the next sentence if that one points back to it."""
     sentence, before = candidate.sentence, candidate.chunk.sentences[: candidate.index]
     after = candidate.chunk.sentences[candidate.index + 1 :]
-    quoted = [sentence]
-    if before and (REFERS_BACK.match(sentence.text.lstrip()) or CONTINUES.match(sentence.text.lstrip())):
+    quoted, opening = [sentence], sentence.text.lstrip()
+    if before and (REFERS_BACK.match(opening) or CONTINUES.match(opening)):
         quoted.insert(0, before[-1])
     if after and CONTINUES.match(after[0].text.lstrip()):
         quoted.append(after[0])

@@ -140,6 +140,14 @@ def _folded(text: str) -> str:
     return fold(text)
 
 
+@lru_cache(maxsize=256)
+def _asked_of(question: str) -> tuple[re.Pattern[str], int]:
+    """What a sentence's time must be to answer the question (a month or day when it asks one),
+    and how many enumeration marks the question itself holds: worked out once a question, not
+    once a candidate sentence."""
+    return (DAY if ASKS_DAY.search(question) else TIME), len(ENUMERATION.findall(question))
+
+
 def _share(wanted: set[str], found_in: str) -> float:
     return sum(w in found_in for w in wanted) / len(wanted) if wanted else 0.0
 
@@ -199,14 +207,14 @@ class CandidateFeatures:
         time may also come from its headings (a part headed by a year dates every plan under it),
         and must be a month or day when the question asks one."""
         names = self._names(sentence)
-        times = DAY if ASKS_DAY.search(question) else TIME
+        times, q_enumerations = _asked_of(question)
         return {
             "number": bool(_numbers(sentence) - q_numbers),
             "money": bool(MONEY.search(sentence)),
             "time": any(m.group() not in question for text in (sentence, headings) for m in times.finditer(text)),
             "person": any(n not in question for n in names["person"]),
             "place": any(n not in question for n in names["place"]),
-            "list": len(ENUMERATION.findall(sentence)) > len(ENUMERATION.findall(question)),
+            "list": len(ENUMERATION.findall(sentence)) > q_enumerations,
         }
 
     def _latent(self, query: Query, candidates: list[Candidate]) -> list[dict[str, float]]:
