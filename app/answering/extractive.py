@@ -94,7 +94,12 @@ REFERS_BACK = re.compile(rf"(这|這|此|该|該|它|{ITS}|他|她|而|但|並|�
 
 # A sentence that goes on about the one before it, with a pointer in its first words
 # ("这份合约的时间为7年", "瓦特在伯明罕发明了这个改进"), often holds what was asked of that one.
-CONTINUES = re.compile(rf"^[^。；;]{{0,10}}?(这|這|该|該|此(?!外)|它|{ITS})")
+# Not 应该 ("should"), nor "，其中" ("今年引进企业42家，其中…"), which points within its own sentence.
+CONTINUES = re.compile(rf"^[^。；;]{{0,10}}?(这|這|(?<![应應])[该該]|此(?!外)|它|(?<![，,])其中|(?!其中){ITS})")
+
+# A sentence after "；" is a clause of a longer one, whose subject or topic is often in the
+# clause before ("…進入神學研究階段，接著是嚴格的考試；考試通過者可成為…").
+CLAUSE_ENDS = ("；", ";")
 
 # A date without its year ("4月，…", "10月18日…") takes the year from the text before it.
 MONTH = re.compile(r"\d{1,2}\s*月")
@@ -103,12 +108,14 @@ YEAR_NAMED = re.compile(r"\d{3,4}\s*年")
 
 def in_context(candidate: Candidate, asks_time: bool = False) -> list[Span]:
     """The candidate's sentence, preceded by the sentence of its chunk it points back to, if
-    any, and, for a question asking when, by the nearest one naming the year its date leaves out;
-    followed by the next sentence if that one points back to it."""
+    any, or the clause it follows after a "；"; for a question asking when, by the nearest one
+    naming the year its date leaves out; followed by the next sentence if that one points back
+    to it."""
     sentence, before = candidate.sentence, candidate.chunk.sentences[: candidate.index]
     after = candidate.chunk.sentences[candidate.index + 1 :]
     quoted, opening = [sentence], sentence.text.lstrip()
-    if before and (REFERS_BACK.match(opening) or CONTINUES.match(opening)):
+    follows_clause = bool(before) and before[-1].text.rstrip().endswith(CLAUSE_ENDS)
+    if before and (REFERS_BACK.match(opening) or CONTINUES.match(opening) or follows_clause):
         quoted.insert(0, before[-1])
     if after and CONTINUES.match(after[0].text.lstrip()):
         quoted.append(after[0])

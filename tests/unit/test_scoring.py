@@ -170,6 +170,24 @@ def test_a_sentence_that_points_back_to_a_kept_one_is_quoted_after_it():
         assert quoted == ["甲厂造了三艘船。", "其中一艘长三百米。"]
 
 
+def test_should_and_a_comma_s_among_point_to_no_earlier_sentence():
+    policy = SelectionPolicy(keep_share=0.5)
+    for own in ("王猛告诫苻坚应该先整合国内。", "今年引进企业42家，其中高新技术企业11家。"):
+        chunk = _chunk(f"甲厂造了新船。|{own}")
+        assert [s.text for _, s in policy.select(_judged([0.1, 0.9], chunk), "x")] == [own]
+        assert [s.text for _, s in policy.select(_judged([0.9, 0.1], chunk), "x")] == ["甲厂造了新船。"]
+    opening = _chunk("甲厂造了三艘船。|其中，一艘长三百米。")  # "其中" opening a sentence still points back
+    assert len(policy.select(_judged([0.1, 0.9], opening), "x")) == 2
+
+
+def test_a_clause_after_a_semicolon_brings_the_clause_before_it():
+    chunk = _chunk("最后进入神学研究阶段，接着是考试；|考试通过者成为正式会员。|后来分派职务。")
+    policy = SelectionPolicy(keep_share=0.5)
+    quotes = policy.select(_judged([0.1, 0.9, 0.1], chunk), "成为正式会员之前的最后阶段是什么")
+    assert [s.text for _, s in quotes] == ["最后进入神学研究阶段，接着是考试；", "考试通过者成为正式会员。"]
+    assert [s.text for _, s in policy.select(_judged([0.1, 0.1, 0.9], chunk), "x")] == ["后来分派职务。"]
+
+
 def test_a_date_without_its_year_brings_the_sentence_naming_the_year():
     chunk = _chunk("1959年大会召开。|会上讨论了预算。|4月，甲当选主席。")
     policy = SelectionPolicy(keep_share=0.5)
