@@ -5,9 +5,11 @@ tuned on. Prints figures; asserts nothing.
   and of DRCD (Traditional), each as its own corpus of paragraphs; the questions of the
   left-out quarter of its paragraphs are the unanswerable ones (eval/mrc.py).
 - The article: eval/heldout.jsonl (written before any result was seen; never trained or tuned
-  on), the test part of the article's labelled questions (split by paragraph), and the whole of
-  eval/questions.jsonl, part of which was trained on (shown for comparison only); and
-  eval/uncovered_topics.jsonl, questions about topics it never mentions (its test part).
+  on) and eval/heldout2.jsonl (written much later the same way, by an author who read only the
+  article and the data contract), the test part of the article's labelled questions (split by
+  paragraph), and the whole of eval/questions.jsonl, part of which was trained on (shown for
+  comparison only); and eval/uncovered_topics.jsonl, questions about topics it never mentions
+  (its test part).
 - How often answers name question words the corpus never uses (app/answering/unmentioned.py):
   among right answers, and among answers to unanswerable questions.
 - Speed: latency per answer with everything loaded, and cold start (a new process until its
@@ -38,6 +40,7 @@ from .scorer_data import article_split, retriever_for
 from .train_scorer import ARTICLE_SETS
 
 HELDOUT = EVAL_SET.parent / "heldout.jsonl"
+HELDOUT_SECOND = EVAL_SET.parent / "heldout2.jsonl"
 # Questions about topics the article never mentions (README, "A known failure"): the dev part
 # chose the rarity of the words an answer names as missing (unmentioned.py), the test part measures it
 UNCOVERED_TOPICS = EVAL_SET.parent / "uncovered_topics.jsonl"
@@ -194,6 +197,7 @@ def main(argv: list[str] | None = None) -> int:
     pooled = [i for path in ARTICLE_SETS for i in load_items(path)]
     if args.split == "test":
         rows.append(article_row(engine, "article: held-out", load_items(HELDOUT), progress))
+        rows.append(article_row(engine, "article: second held-out set", load_items(HELDOUT_SECOND), progress))
     rows.append(article_row(engine, f"article: {args.split} part of the labelled questions",
                             [i for i in pooled if article_split(i, document) == args.split], progress))
     rows.append(article_row(engine, "article: eval/questions.jsonl (part trained on)", load_items(EVAL_SET), progress))

@@ -9,6 +9,7 @@ from nanhai_qa.eval.metrics import load_items, schema_problems
 from nanhai_qa.eval.runner import EVAL_SET, evaluate
 
 HELDOUT = EVAL_SET.parent / "heldout.jsonl"
+HELDOUT_SECOND = EVAL_SET.parent / "heldout2.jsonl"
 
 # Floors just under the results when they were set (see README, "Evaluation"); raise them as
 # results improve, never lower one without saying why. They were lowered once, with the
@@ -40,12 +41,19 @@ HELDOUT = EVAL_SET.parent / "heldout.jsonl"
 # refusals 0.009 → 0.000 (ceiling 0.02 → 0.01).
 # With short quotations kept in their sentence and "哪一个月" / "哪几个" read rightly (scorer
 # retrained, threshold 0.65): held-out refusal recall 0.654 → 0.692 (floor 0.65 → 0.69).
+# The second held-out set (eval/heldout2.jsonl, written blind at the twenty-second reading) is
+# gated at its first reading: accuracy 0.815, false refusals 0.056, refusal recall 0.654, hit@5 0.926.
 FLOORS = {
     EVAL_SET.name: {"hit@5": 0.97, "answer_accuracy": 0.96, "citation_recall": 0.95, "refusal_recall": 0.58,
                     "verbatim_rate": 1.0},
     HELDOUT.name: {"hit@5": 0.94, "answer_accuracy": 0.87, "refusal_recall": 0.69, "verbatim_rate": 1.0},
+    HELDOUT_SECOND.name: {"hit@5": 0.92, "answer_accuracy": 0.81, "refusal_recall": 0.65, "verbatim_rate": 1.0},
 }
-CEILINGS = {EVAL_SET.name: {"false_refusal_rate": 0.01}, HELDOUT.name: {"false_refusal_rate": 0.06}}
+CEILINGS = {
+    EVAL_SET.name: {"false_refusal_rate": 0.01},
+    HELDOUT.name: {"false_refusal_rate": 0.06},
+    HELDOUT_SECOND.name: {"false_refusal_rate": 0.06},
+}
 
 
 @pytest.fixture(scope="module")
@@ -64,7 +72,7 @@ def test_the_held_out_and_development_sets_follow_the_schema(article):
     """Written from the article alone by separate authors (README, "Evaluation"); the
     training questions too."""
     ids = {i["id"] for i in load_items(EVAL_SET)}
-    for path in (HELDOUT, EVAL_SET.parent / "dev.jsonl", EVAL_SET.parent / "train.jsonl"):
+    for path in (HELDOUT, HELDOUT_SECOND, EVAL_SET.parent / "dev.jsonl", EVAL_SET.parent / "train.jsonl"):
         extra = load_items(path)
         assert len(extra) >= 60 and not ids & {i["id"] for i in extra}
         ids |= {i["id"] for i in extra}
@@ -86,7 +94,7 @@ def test_the_set_covers_what_residents_ask(items, article):
     assert sections <= covered, sections - covered
 
 
-@pytest.mark.parametrize("eval_set", [EVAL_SET, HELDOUT], ids=lambda p: p.name)
+@pytest.mark.parametrize("eval_set", [EVAL_SET, HELDOUT, HELDOUT_SECOND], ids=lambda p: p.name)
 def test_regression_gate(engine, tmp_path, eval_set):
     report = evaluate(engine, eval_set, out=tmp_path, progress=False)
     figures_now = report["runs"][str(engine.mode)]
