@@ -55,6 +55,11 @@ class CorpusProfile(BaseModel):
         """Each everyday word → the corpus words it stands for, space-separated (for retrieval)."""
         return {word: " ".join(group.corpus) for group in self.thesaurus for word in group.everyday}
 
+    def own_words(self) -> list[str]:
+        """The words a question may use for the corpus's own things though no document holds
+        them: the thesaurus's everyday words, the setting's names, the relative-year words."""
+        return [*self.expansions(), *self.setting_words, *(w for ws in self.relative_years.values() for w in ws)]
+
 
 def load_profile(path: Path | None) -> CorpusProfile:
     """The profile in `path` (JSON), or the empty profile for None."""

@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from nanhai_qa.app.answering.scorer import DEFAULT_WEIGHTS
-from nanhai_qa.app.answering.unmentioned import MIN_RARITY
+from nanhai_qa.app.answering.topic_words import MIN_RARITY
 from nanhai_qa.app.generation import GeneratorKind
 from nanhai_qa.data import BUNDLED_CORPUS, BUNDLED_PROFILE
 from nanhai_qa.index import (
@@ -75,7 +75,7 @@ class AnswerSettings(Section):
     max_question_chars: int = 500
     max_history_turns: int = 20
     # An answer names the question's topic words the corpus never uses, at least this rare in
-    # general Chinese (app/answering/unmentioned.py); inf: it never does
+    # general Chinese (app/answering/topic_words.py); inf: it never does
     unmentioned_rarity: float = MIN_RARITY
 
 

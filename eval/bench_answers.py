@@ -8,9 +8,10 @@ tuned on. Prints figures; asserts nothing.
   on) and eval/heldout2.jsonl (written much later the same way, by an author who read only the
   article and the data contract), the test part of the article's labelled questions (split by
   paragraph), and the whole of eval/questions.jsonl, part of which was trained on (shown for
-  comparison only); and eval/uncovered_topics.jsonl, questions about topics it never mentions
-  (its test part).
-- How often answers name question words the corpus never uses (app/answering/unmentioned.py):
+  comparison only); eval/followups.jsonl, follow-ups written blind (its test part, split by
+  paragraph as the labelled questions: the train and dev parts chose how follow-ups are read);
+  and eval/uncovered_topics.jsonl, questions about topics it never mentions (its test part).
+- How often answers name question words the corpus never uses (app/answering/topic_words.py):
   among right answers, and among answers to unanswerable questions.
 - Speed: latency per answer with everything loaded, and cold start (a new process until its
   first answer, caches present).
@@ -42,8 +43,9 @@ from .train_scorer import ARTICLE_SETS
 HELDOUT = EVAL_SET.parent / "heldout.jsonl"
 HELDOUT_SECOND = EVAL_SET.parent / "heldout2.jsonl"
 # Questions about topics the article never mentions (README, "A known failure"): the dev part
-# chose the rarity of the words an answer names as missing (unmentioned.py), the test part measures it
+# chose the rarity of the words an answer names as missing (topic_words.py), the test part measures it
 UNCOVERED_TOPICS = EVAL_SET.parent / "uncovered_topics.jsonl"
+FOLLOWUPS = EVAL_SET.parent / "followups.jsonl"
 COLD_START = (
     "import time; t = time.perf_counter();"
     "from nanhai_qa.app.answering.engine import build_engine; from nanhai_qa.app.settings import Settings;"
@@ -65,7 +67,7 @@ class Row:
     p95_ms: float
     calibration_error: float | None = None
     # Of the right answers, and of the answers given to unanswerable questions, the share that
-    # name question words the corpus never uses (unmentioned.py): how often the note is
+    # name question words the corpus never uses (topic_words.py): how often the note is
     # noise, and how often it warns of an answer that is not one
     named_right: float | None = None
     named_unanswerable: float | None = None
@@ -201,10 +203,12 @@ def main(argv: list[str] | None = None) -> int:
     rows.append(article_row(engine, f"article: {args.split} part of the labelled questions",
                             [i for i in pooled if article_split(i, document) == args.split], progress))
     rows.append(article_row(engine, "article: eval/questions.jsonl (part trained on)", load_items(EVAL_SET), progress))
+    rows.append(article_row(engine, f"article: follow-ups ({args.split} part)",
+                            [i for i in load_items(FOLLOWUPS) if article_split(i, document) == args.split], progress))
     rows.append(article_row(engine, f"article: topics it never mentions ({args.split} part)",
                             [i for i in load_items(UNCOVERED_TOPICS) if i["split"] == args.split], progress))
     print(table(rows))
-    print("\nQuestion words the corpus never uses, named in the answer (app/answering/unmentioned.py):\n")
+    print("\nQuestion words the corpus never uses, named in the answer (app/answering/topic_words.py):\n")
     print(named_table(rows))
     latencies = [r.p50_ms for r in rows]
     print(f"\nlatency per answer, models loaded: p50 {statistics.median(latencies):.0f} ms (median of the sets' "

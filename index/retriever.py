@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -50,7 +50,7 @@ class Retriever:
     def __init__(
         self, corpus: CorpusIndex, embedder: Embedder, tokenizer: Tokenizer | None = None,
         weights: RetrievalWeights | None = None, expansions: dict[str, str] | None = None,
-        latent_terms: LatentTerms | None = None,
+        latent_terms: LatentTerms | None = None, setting_words: Iterable[str] = (),
     ) -> None:
         self.corpus = corpus
         # What the answer scorer reads a question's latent terms with; it knows the index's sentences.
@@ -60,6 +60,10 @@ class Retriever:
         # Everyday words → the corpus's own words, added to a question that uses them (from
         # the corpus profile; README, "The corpus profile").
         self.expansions = {fold(word): words for word, words in (expansions or {}).items()}
+        # The names of the corpus's setting (南海 of a report on 南海, from the profile) are not
+        # searched as words: they say where every document is, not which one answers, and as
+        # words they lift any short passage that names them (a slogan, the opening lines).
+        self.setting_words = frozenset(fold(w) for w in setting_words)
         self.embedder = embedder
         self.tokenizer = tokenizer or JiebaTokenizer(quoted_terms(d.text for d in corpus.documents.values()))
         self.weights = weights or RetrievalWeights()
@@ -80,7 +84,9 @@ class Retriever:
         # The lexical index holds Chinese words: a question without any is searched densely
         # only. Years are left to the period preference: as words they match every passage
         # that merely mentions the year.
-        words = [w for w in self.tokenizer(folded) if not YEAR_WORD.fullmatch(w)] if HAN_CHAR.search(folded) else []
+        words = [
+            w for w in self.tokenizer(folded) if not YEAR_WORD.fullmatch(w) and w not in self.setting_words
+        ] if HAN_CHAR.search(folded) else []
         return Query(text=text, folded=folded, vector=vector, words=tuple(words))
 
     def cosines(self, query: Query, ids: np.ndarray) -> np.ndarray:
@@ -148,7 +154,8 @@ def open_retriever(
     directory: Path, documents: list[Document], embedder: Embedder, tokenizer_cache: Path | None = None,
     faiss_params: FaissParams = DEFAULT_FAISS, context: ChunkContext | str = ChunkContext.PATH,
     weights: RetrievalWeights | None = None, expansions: dict[str, str] | None = None,
-    log: Callable[[str], None] = print, progress: Callable[[str, int, int], None] | None = None,
+    setting_words: Iterable[str] = (), log: Callable[[str], None] = print,
+    progress: Callable[[str, int, int], None] | None = None,
     rebuild: bool = False, readonly: bool = False,
 ) -> Retriever:
     """A Retriever over the index of `documents` in `directory` (loaded, or built and saved
@@ -158,4 +165,4 @@ def open_retriever(
     latent_terms = LatentTerms()
     corpus, _ = open_index(directory, documents, embedder, faiss_params, context, log=log, progress=progress,
                            rebuild=rebuild, readonly=readonly, tokenizer=tokenizer, latent_terms=latent_terms)
-    return Retriever(corpus, embedder, tokenizer, weights, expansions, latent_terms)
+    return Retriever(corpus, embedder, tokenizer, weights, expansions, latent_terms, setting_words)

@@ -10,6 +10,7 @@ from nanhai_qa.eval.runner import EVAL_SET, evaluate
 
 HELDOUT = EVAL_SET.parent / "heldout.jsonl"
 HELDOUT_SECOND = EVAL_SET.parent / "heldout2.jsonl"
+FOLLOWUPS = EVAL_SET.parent / "followups.jsonl"
 
 # Floors just under the results when they were set (see README, "Evaluation"); raise them as
 # results improve, never lower one without saying why. They were lowered once, with the
@@ -43,16 +44,24 @@ HELDOUT_SECOND = EVAL_SET.parent / "heldout2.jsonl"
 # retrained, threshold 0.65): held-out refusal recall 0.654 → 0.692 (floor 0.65 → 0.69).
 # The second held-out set (eval/heldout2.jsonl, written blind at the twenty-second reading) is
 # gated at its first reading: accuracy 0.815, false refusals 0.056, refusal recall 0.654, hit@5 0.926.
+# With follow-ups that name no topic word of their own read with the previous question, the
+# setting's names (南海) left out of the lexical query, and the scorer retrained (threshold 0.64;
+# README, "What was tried"; decided on dev and eval/followups.jsonl's train and dev parts), the
+# twenty-third reading: on this set refusal recall 0.581 → 0.613 and hit@5 1.000 (floors 0.58 →
+# 0.61, 0.97 → 0.99); held-out accuracy 0.870 → 0.889 (floor 0.87 → 0.88) and hit@5 0.963 (floor
+# 0.96), but its refusal recall 0.692 → 0.654, one near miss answered, so that floor 0.69 → 0.65;
+# the second held-out set accuracy 0.815 → 0.870, false refusals 0.056 → 0.037, hit@5 0.963
+# (floor 0.81 → 0.86, ceiling 0.06 → 0.04, floor 0.92 → 0.96).
 FLOORS = {
-    EVAL_SET.name: {"hit@5": 0.97, "answer_accuracy": 0.96, "citation_recall": 0.95, "refusal_recall": 0.58,
+    EVAL_SET.name: {"hit@5": 0.99, "answer_accuracy": 0.96, "citation_recall": 0.95, "refusal_recall": 0.61,
                     "verbatim_rate": 1.0},
-    HELDOUT.name: {"hit@5": 0.94, "answer_accuracy": 0.87, "refusal_recall": 0.69, "verbatim_rate": 1.0},
-    HELDOUT_SECOND.name: {"hit@5": 0.92, "answer_accuracy": 0.81, "refusal_recall": 0.65, "verbatim_rate": 1.0},
+    HELDOUT.name: {"hit@5": 0.96, "answer_accuracy": 0.88, "refusal_recall": 0.65, "verbatim_rate": 1.0},
+    HELDOUT_SECOND.name: {"hit@5": 0.96, "answer_accuracy": 0.86, "refusal_recall": 0.65, "verbatim_rate": 1.0},
 }
 CEILINGS = {
     EVAL_SET.name: {"false_refusal_rate": 0.01},
     HELDOUT.name: {"false_refusal_rate": 0.06},
-    HELDOUT_SECOND.name: {"false_refusal_rate": 0.06},
+    HELDOUT_SECOND.name: {"false_refusal_rate": 0.04},
 }
 
 
@@ -70,15 +79,20 @@ def test_every_item_follows_the_schema_and_quotes_the_source(items, article):
 
 def test_the_held_out_and_development_sets_follow_the_schema(article):
     """Written from the article alone by separate authors (README, "Evaluation"); the
-    training questions too."""
+    training questions too. eval/followups.jsonl holds follow-ups only."""
     ids = {i["id"] for i in load_items(EVAL_SET)}
-    for path in (HELDOUT, HELDOUT_SECOND, EVAL_SET.parent / "dev.jsonl", EVAL_SET.parent / "train.jsonl"):
+    mixed = (HELDOUT, HELDOUT_SECOND, EVAL_SET.parent / "dev.jsonl", EVAL_SET.parent / "train.jsonl")
+    for path in (*mixed, FOLLOWUPS):
         extra = load_items(path)
         assert len(extra) >= 60 and not ids & {i["id"] for i in extra}
         ids |= {i["id"] for i in extra}
         assert {i["id"]: p for i in extra if (p := schema_problems(i, {article.id: article.text}))} == {}
         kinds = Counter(i["kind"] for i in extra)
-        assert all(kinds[k] >= 5 for k in ("colloquial", "near_miss", "false_premise", "multi_turn"))
+        if path == FOLLOWUPS:
+            assert set(kinds) == {"multi_turn"} and all(i["history"] for i in extra)
+            assert sum(not i["answerable"] for i in extra) >= 10
+        else:
+            assert all(kinds[k] >= 5 for k in ("colloquial", "near_miss", "false_premise", "multi_turn"))
 
 
 def test_the_set_covers_what_residents_ask(items, article):

@@ -53,6 +53,15 @@ def test_tokenizer_is_injectable(engine):
     assert "宅基地" in passages[0].chunk.text
 
 
+def test_the_settings_names_are_not_searched_as_words(engine):
+    """The profile's setting words (南海) say where every passage is: as words they would lift
+    any short passage naming them (a slogan, the opening lines) above the one about the topic."""
+    question = "南海今年在党建方面有什么计划？"
+    assert "南海" not in engine.retriever.prepare(question).words
+    plain = Retriever(engine.retriever.corpus, engine.retriever.embedder, engine.retriever.tokenizer)
+    assert "南海" in plain.prepare(question).words and "党建" in engine.retriever.prepare(question).words
+
+
 def test_the_real_model_index_round_trip(tmp_path, article, embedder):
     """One round trip with the real model; the persistence and fault matrix runs on a hashing
     embedder in tests/unit/test_persistence.py."""

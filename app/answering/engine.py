@@ -36,7 +36,7 @@ from .extractive import AnswerStyle, Draft, ExtractiveGenerator, SelectionPolicy
 from .followup import QuestionFrame, resolve_followup
 from .models import Answer, Message
 from .scorer import AnswerScorer, CandidateFeatures, Judgement, load_scorer
-from .unmentioned import MIN_RARITY, UnmentionedWords
+from .topic_words import MIN_RARITY, TopicWords
 from .validate import clean_question
 
 # A question about what a term means or which members it counts ("“五个不发生”是指哪五个？",
@@ -83,10 +83,14 @@ class Retrieval:
     refuse: bool
 
 
-def question_frame(retriever: Retriever, profile: CorpusProfile) -> QuestionFrame:
-    """The frame of questions about this corpus: its periods' years, and the profile's words."""
+def question_frame(retriever: Retriever, profile: CorpusProfile, folded_corpus: str | None = None) -> QuestionFrame:
+    """The frame of questions about this corpus: its periods' years, the profile's words, and
+    what names a topic in it (topic_words.py). `folded_corpus`: its documents' text, folded."""
     years = {c.period.split()[0] for c in retriever.corpus.chunks if c.period.split()}
-    return QuestionFrame(profile, {y for y in years if YEAR.fullmatch(y)})
+    if folded_corpus is None:
+        folded_corpus = fold("\n".join(d.text for d in retriever.corpus.documents.values()))
+    topic_words = TopicWords.of(retriever.tokenizer, folded_corpus, map(fold, profile.own_words()))
+    return QuestionFrame(profile, {y for y in years if YEAR.fullmatch(y)}, topic_words)
 
 
 def search(
@@ -112,7 +116,7 @@ class AnswerEngine:
         unmentioned_rarity: float | None = MIN_RARITY,
     ) -> None:
         """`unmentioned_rarity`: an answer names the question's topic words at least this rare
-        that the corpus never uses (unmentioned.py); None: it never does."""
+        that the corpus never uses (topic_words.py); None: it never does."""
         self.retriever = retriever
         self.scorer = scorer
         self.features = CandidateFeatures(retriever)
@@ -130,11 +134,11 @@ class AnswerEngine:
         self.terms = {t: fold(t) for t in sorted(quoted_terms(d.text for d in documents), key=len, reverse=True)}
         self.years = {y for d in documents for y in YEAR.findall(d.text)}
         self.folded_text = fold("\n".join(d.text for d in documents))
-        self.frame = question_frame(retriever, self.profile)
-        profile_words = [*self.profile.expansions(), *self.profile.setting_words,
-                         *(w for words in self.profile.relative_years.values() for w in words)]
-        self.unmentioned = UnmentionedWords.of(
-            retriever.tokenizer, self.folded_text, map(fold, profile_words), unmentioned_rarity
+        self.frame = question_frame(retriever, self.profile, self.folded_text)
+        topic_words = self.frame.topic_words
+        self.unmentioned = (
+            replace(topic_words, min_rarity=unmentioned_rarity).unmentioned
+            if isinstance(topic_words, TopicWords) and unmentioned_rarity is not None else None
         )
         self.style = AnswerStyle(
             titles={d.id: d.title for d in documents} if len(documents) > 1 else {},
@@ -323,8 +327,8 @@ def build_retriever(
     )
     return open_retriever(
         settings.index_dir(), documents, embedder, cache_dir, retrieval.faiss(), retrieval.chunk_context,
-        retrieval.weights(), profile.expansions(), log=log, progress=progress, rebuild=rebuild,
-        readonly=settings.storage.index_readonly and not rebuild,
+        retrieval.weights(), profile.expansions(), profile.setting_words, log=log, progress=progress,
+        rebuild=rebuild, readonly=settings.storage.index_readonly and not rebuild,
     )
 
 

@@ -1,9 +1,10 @@
-"""Resolve elliptical follow-ups ("那医疗呢？", "那今年呢？", "它会怎么运营？") from the
-conversation before retrieval, by carrying over the earlier question's topic or year."""
+"""Resolve elliptical follow-ups ("那医疗呢？", "那今年呢？", "它会怎么运营？", "今年还办不办？")
+from the conversation before retrieval, by carrying over the earlier question's topic or year."""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 from nanhai_qa.app.profile import CorpusProfile
 from nanhai_qa.index import fold
@@ -31,7 +32,12 @@ class QuestionFrame:
     """The corpus's years and the words standing for them ("今年" → the profile's year for it),
     and the names of its setting: what frames a question rather than says what it is about."""
 
-    def __init__(self, profile: CorpusProfile, corpus_years: set[str]) -> None:
+    def __init__(
+        self, profile: CorpusProfile, corpus_years: set[str], topic_words: Callable[[str], list[str]] | None = None,
+    ) -> None:
+        """`topic_words`: folded text → the words naming its topic (topic_words.TopicWords);
+        without it, any two characters left over from the frame count as a topic."""
+        self.topic_words = topic_words
         self.years = set(corpus_years) | set(profile.relative_years)
         self._year_words = {
             year: re.compile(_alternatives(words), re.I) for year, words in profile.relative_years.items() if words
@@ -51,6 +57,12 @@ class QuestionFrame:
     def topic(self, folded: str) -> str:
         return self._frame.sub("", folded)
 
+    def has_topic(self, folded: str) -> bool:
+        """Whether the question says what it is about, besides its frame: "还办不办" and "新动作"
+        (a common word the corpus does not use) do not."""
+        topic = self.topic(folded)
+        return bool(self.topic_words(topic)) if self.topic_words else len(topic) >= 2
+
     def pieces(self, folded: str) -> list[str]:
         return [p for p in self._frame.split(folded) if p and len(p) >= 2]
 
@@ -66,14 +78,15 @@ def resolve_followup(question: str, history: list[Message], frame: QuestionFrame
     last = previous[-1]
     folded = fold(question)
     topic = frame.topic(folded)
+    has_topic = frame.has_topic(folded)
     elliptical = bool(
         FOLLOWUP_OPENING.search(folded) or FOLLOWUP_ENDING.search(folded) or MORE.search(folded)
-        or PRONOUN.search(folded) or len(topic) <= 1
+        or PRONOUN.search(folded) or not has_topic
     )
     if not elliptical:
         return question
     new_year = frame.year_of(question)
-    if len(topic) <= 1 or MORE.search(folded):
+    if not has_topic or MORE.search(folded):
         # "那今年呢？" / "还有呢？": the earlier question again, in the year asked now.
         return frame.with_year(last, new_year) if new_year else f"{last} {question}"
     if PRONOUN.search(folded):

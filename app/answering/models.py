@@ -76,7 +76,7 @@ class Answer:
     first_token_ms: float | None = None  # time until the first generated text (extractive: all of it)
     answerable: float | None = None  # the answer scorer's probability that the passages answer it
     verified: list[bool] | None = None  # generative answers: each generated sentence verified or dropped
-    # the question's topic words no document uses (unmentioned.py); an answer names them, a refusal does not
+    # the question's topic words no document uses (topic_words.py); an answer names them, a refusal does not
     unmentioned: list[str] = field(default_factory=list)
 
     def to_json(self, item_id: str | None = None) -> dict:

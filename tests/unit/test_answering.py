@@ -255,20 +255,23 @@ def test_a_definition_question_names_its_term_and_asks_little_else(question, ter
 
 def test_unmentioned_words_are_rare_topic_words_the_corpus_never_uses():
     """A hand-made tagger and rarity (jieba's are used in tests/test_answers.py)."""
-    from nanhai_qa.app.answering.unmentioned import UnmentionedWords
+    from nanhai_qa.app.answering.topic_words import TopicWords
 
     tags = {"南海": "ns", "足球": "n", "方面": "n", "打算": "v", "学位": "n", "看病": "v", "多少钱": "n",
-            "医疗": "n", "龙舟赛": "nr"}
-    rarities = {"足球": 10.3, "方面": 8.0, "打算": 9.9, "学位": 12.0, "多少钱": 16.5, "医疗": 11.0, "龙舟赛": 16.8}
+            "医疗": "n", "龙舟赛": "nr", "动作": "n"}
+    rarities = {"足球": 10.3, "方面": 8.0, "打算": 9.9, "学位": 12.0, "多少钱": 16.5, "医疗": 11.0, "龙舟赛": 16.8,
+                "动作": 9.8}
 
     def tagger(text: str) -> list[tuple[str, str]]:
         return [(w, tags.get(w, "x")) for w in text.split()]
 
-    missing = UnmentionedWords(tagger, lambda w: rarities.get(w, 0.0), "南海新增学位", frozenset({"医疗"}))
-    assert missing("南海 今年 在 足球 方面 有 什么 打算") == ["足球"]  # 方面 is common, 打算 a verb
-    assert missing("南海 新增 学位 多少钱 医疗") == []  # in the corpus, a question word, the profile's
-    assert missing("龙舟赛 足球 龙舟赛") == ["龙舟赛", "足球"]
-    assert UnmentionedWords(tagger, lambda w: math.inf, "")("足球") == []  # a word no dictionary knows: a mis-cut
-    assert UnmentionedWords(tagger, rarities.get, "", min_rarity=12.0)("足球 学位") == ["学位"]
-    assert UnmentionedWords.of(object(), "") is None  # a tokenizer without tags or rarity
-    assert UnmentionedWords.of(type("T", (), {"tagged": tagger, "rarity": len})(), "", min_rarity=None) is None
+    words = TopicWords(tagger, lambda w: rarities.get(w, 0.0), "南海新增学位", frozenset({"医疗", "看病"}))
+    assert words.unmentioned("南海 今年 在 足球 方面 有 什么 打算") == ["足球"]  # 方面 is common, 打算 a verb
+    assert words.unmentioned("南海 新增 学位 多少钱 医疗") == []  # in the corpus, a question word, the profile's
+    assert words.unmentioned("龙舟赛 足球 龙舟赛") == ["龙舟赛", "足球"]
+    # topic words: nouns the corpus uses or rare ones, and the profile's words whatever their tag
+    assert words("南海 学位 看病 足球 方面 动作 打算") == ["南海", "学位", "看病", "足球"]
+    assert words("还 办 不 办") == [] and words("新 动作") == []
+    assert TopicWords(tagger, lambda w: math.inf, "").unmentioned("足球") == []  # a word no dictionary knows: a mis-cut
+    assert TopicWords(tagger, rarities.get, "", min_rarity=12.0).unmentioned("足球 学位") == ["学位"]
+    assert TopicWords.of(object(), "") is None  # a tokenizer without tags or rarity

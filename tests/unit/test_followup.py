@@ -43,6 +43,24 @@ def test_follow_ups_take_what_they_leave_out_from_the_previous_question(previous
     assert resolve_followup(question, _history(previous), FRAME) == resolved
 
 
+# A hand-made stand-in for topic_words.TopicWords (jieba's tags and rarity; tested in
+# tests/unit/test_answering.py): the nouns this test's corpus uses.
+TOPICS = QuestionFrame(PROFILE, {"2022", "2023"}, lambda text: [w for w in ("医疗", "党建", "学位") if w in text])
+
+
+@pytest.mark.parametrize(
+    ("previous", "question", "resolved"),
+    [
+        ("去年大地艺术节办了吗？", "今年还办不办？", "2023年大地艺术节办了吗？"),  # no topic of its own
+        ("“水上南海”去年有什么进展？", "那今年呢？还有什么新动作", "“水上南海”2023年有什么进展？"),  # 动作: a frame
+        ("2022年南海经济怎么样？", "那党建方面呢？", "2022年南海党建怎么样?"),  # a topic: swapped in
+        ("2022年南海在教育上做了什么？", "学位新增了多少？", "学位新增了多少？"),  # a topic: stands alone
+    ],
+)
+def test_a_question_without_a_topic_word_takes_the_previous_ones(previous, question, resolved):
+    assert resolve_followup(question, _history(previous), TOPICS) == resolved
+
+
 def test_a_complete_question_stands_alone():
     complete = "高企数量突破了多少家？"
     assert resolve_followup(complete, _history("2022年南海在教育上做了什么？"), FRAME) == complete
