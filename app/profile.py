@@ -36,7 +36,8 @@ class CorpusProfile(BaseModel):
     )
     setting_words: list[str] = Field(
         default_factory=list,
-        description="names of the setting itself (the district, the city): they frame a question, not its topic",
+        description="names of the setting itself (the district, the city): they frame a question, not its topic, "
+        "and are not searched as words",
     )
     thesaurus: list[Synonyms] = Field(
         default_factory=list,

@@ -188,13 +188,6 @@ class AnswerEngine:
             notices.append(render("notice_history_trimmed", script, turns=self.max_history_turns))
         text = resolve_followup(clean.text, history, self.frame)
         found = self.retrieve(text, mode)
-        previous = [m.content for m in history if m.role == "user"]
-        if found.refuse and previous and text == clean.text:
-            # Not recognisably a follow-up, yet unanswerable alone ("今年还办不办？"):
-            # read it together with the previous question before giving up.
-            joined = self.retrieve(f"{previous[-1]} {clean.text}", mode)
-            if not joined.refuse:
-                found = joined
         base = Answer(
             question=clean.text, answer="", refused=False, retrieved=found.passages, notices=notices,
             query=found.text, answerable=found.judgement.answerable,
