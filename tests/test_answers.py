@@ -116,6 +116,19 @@ def test_questions_the_scorer_finds_unanswered_are_refused(engine, question):
     assert answer.answerable < engine.scorer.models["chinese"].refuse_below
 
 
+@pytest.mark.parametrize(
+    ("question", "must_contain", "year_part"),
+    [("有轨电车1号线是不是今年才开通？", "有轨电车1号线全线开通", "2022"),  # whether: what any year says
+     ("有轨电车1号线今年开通了多少公里？", None, None)],  # a figure: only the year asked may answer
+)
+def test_a_year_in_a_question_asking_whether_does_not_limit_the_answer(engine, question, must_contain, year_part):
+    answer = _ask(engine, question)
+    if must_contain is None:
+        assert answer.refused or "有轨电车1号线全线开通" not in answer.answer
+    else:
+        assert not answer.refused and must_contain in answer.answer and year_part in answer.answer
+
+
 def test_a_count_that_looks_like_a_year_is_not_a_year(engine):
     answer = _ask(engine, "听说去年义务教育学位才新增了2000个？")
     assert not answer.refused and "超2万个" in answer.answer

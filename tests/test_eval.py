@@ -52,15 +52,20 @@ FOLLOWUPS = EVAL_SET.parent / "followups.jsonl"
 # 0.96), but its refusal recall 0.692 → 0.654, one near miss answered, so that floor 0.69 → 0.65;
 # the second held-out set accuracy 0.815 → 0.870, false refusals 0.056 → 0.037, hit@5 0.963
 # (floor 0.81 → 0.86, ceiling 0.06 → 0.04, floor 0.92 → 0.96).
+# With a year in a question asking whether (or which of two times) no longer limiting the
+# passages that may answer it (scorer retrained, threshold 0.65; the twenty-fifth reading): on
+# this set accuracy 0.965 → 0.982, citation recall 0.982, refusal recall 0.613 → 0.645 (floors
+# 0.96 → 0.98, 0.95 → 0.98, 0.61 → 0.64); held-out accuracy 0.889 → 0.926, refusal recall 0.654
+# → 0.692, false refusals 0.056 → 0.037 (floors 0.88 → 0.92, 0.65 → 0.69, ceiling 0.06 → 0.04).
 FLOORS = {
-    EVAL_SET.name: {"hit@5": 0.99, "answer_accuracy": 0.96, "citation_recall": 0.95, "refusal_recall": 0.61,
+    EVAL_SET.name: {"hit@5": 0.99, "answer_accuracy": 0.98, "citation_recall": 0.98, "refusal_recall": 0.64,
                     "verbatim_rate": 1.0},
-    HELDOUT.name: {"hit@5": 0.96, "answer_accuracy": 0.88, "refusal_recall": 0.65, "verbatim_rate": 1.0},
+    HELDOUT.name: {"hit@5": 0.96, "answer_accuracy": 0.92, "refusal_recall": 0.69, "verbatim_rate": 1.0},
     HELDOUT_SECOND.name: {"hit@5": 0.96, "answer_accuracy": 0.86, "refusal_recall": 0.65, "verbatim_rate": 1.0},
 }
 CEILINGS = {
     EVAL_SET.name: {"false_refusal_rate": 0.01},
-    HELDOUT.name: {"false_refusal_rate": 0.06},
+    HELDOUT.name: {"false_refusal_rate": 0.04},
     HELDOUT_SECOND.name: {"false_refusal_rate": 0.04},
 }
 

@@ -35,7 +35,7 @@ from nanhai_qa.ingest.patterns import YEAR
 from .extractive import AnswerStyle, Draft, ExtractiveGenerator, SelectionPolicy, compose
 from .followup import QuestionFrame, resolve_followup
 from .models import Answer, Message
-from .scorer import AnswerScorer, CandidateFeatures, Judgement, load_scorer
+from .scorer import QUESTION_TYPES, AnswerScorer, CandidateFeatures, Judgement, load_scorer
 from .topic_words import MIN_RARITY, TopicWords
 from .validate import clean_question
 
@@ -93,6 +93,14 @@ def question_frame(retriever: Retriever, profile: CorpusProfile, folded_corpus: 
     return QuestionFrame(profile, {y for y in years if YEAR.fullmatch(y)}, topic_words)
 
 
+# A question asking whether something happened in a year, or which of two times it was
+# ("水上巴士去年就已经开通了吧？", "是今年才开，还是已经开了？"), is answered by what the corpus says of
+# any year: that it happened in another is the answer. One asking a figure too ("今年还要加多少个
+# 学位，有目标吗") is not: a figure for another year does not answer it.
+ASKS_WHETHER = re.compile(f"{QUESTION_TYPES['yesno'].pattern}|还是|吧[?？!！。]*$", re.I)
+ASKS_A_FIGURE = re.compile("|".join(QUESTION_TYPES[t].pattern for t in ("number", "money", "time")), re.I)
+
+
 def search(
     retriever: Retriever, frame: QuestionFrame, text: str, top_k: int, mode: RetrievalMode,
 ) -> tuple[Query, list[Passage], list[Passage]]:
@@ -102,7 +110,7 @@ def search(
     query = retriever.prepare(text)
     year = frame.year_of(text)
     passages = retriever.search(query, k=top_k, mode=mode, period=year)
-    if not year:
+    if not year or ASKS_WHETHER.search(query.folded) and not ASKS_A_FIGURE.search(query.folded):
         return query, passages, passages
     return query, passages, [p for p in passages if p.chunk.period.startswith(year) or not YEAR.match(p.chunk.period)]
 
