@@ -106,7 +106,8 @@ def search(
 ) -> tuple[Query, list[Passage], list[Passage]]:
     """Retrieval for a (resolved) question: (query, passages best first, the passages that may
     answer it). A question that points at a year ranks that year's passages first, and only
-    they and undated ones may answer it: a figure for another year is not its answer."""
+    they and undated ones may answer it: a figure for another year is not its answer. One
+    asking whether (ASKS_WHETHER) may be answered from any year."""
     query = retriever.prepare(text)
     year = frame.year_of(text)
     passages = retriever.search(query, k=top_k, mode=mode, period=year)
