@@ -24,9 +24,9 @@ from nanhai_qa.index import EmbeddingRuntime
 
 from .bench import cold_start
 from .metrics import figures, generation_figures, load_items
-from .runner import EVAL_SET, run
+from .runner import EVAL_SET, HELDOUT, run
 
-SETS = {"questions": EVAL_SET, "heldout": EVAL_SET.parent / "heldout.jsonl", "dev": EVAL_SET.parent / "dev.jsonl"}
+SETS = {"questions": EVAL_SET, "heldout": HELDOUT, "dev": EVAL_SET.parent / "dev.jsonl"}
 GENERATORS = (GeneratorKind.EXTRACTIVE, GeneratorKind.LLAMACPP, GeneratorKind.TRANSFORMERS)
 ROWS = {  # figure key → label; answer figures, then generation figures
     "answer_accuracy": "answer accuracy", "citation_precision": "citation precision",

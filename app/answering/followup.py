@@ -57,10 +57,9 @@ class QuestionFrame:
     def topic(self, folded: str) -> str:
         return self._frame.sub("", folded)
 
-    def has_topic(self, folded: str) -> bool:
-        """Whether the question says what it is about, besides its frame: "还办不办" and "新动作"
-        (a common word the corpus does not use) do not."""
-        topic = self.topic(folded)
+    def names_topic(self, topic: str) -> bool:
+        """Whether what a question says besides its frame (`topic()`) names what it is about:
+        "还办不办" and "新动作" (a common word the corpus does not use) do not."""
         return bool(self.topic_words(topic)) if self.topic_words else len(topic) >= 2
 
     def pieces(self, folded: str) -> list[str]:
@@ -78,7 +77,7 @@ def resolve_followup(question: str, history: list[Message], frame: QuestionFrame
     last = previous[-1]
     folded = fold(question)
     topic = frame.topic(folded)
-    has_topic = frame.has_topic(folded)
+    has_topic = frame.names_topic(topic)
     elliptical = bool(
         FOLLOWUP_OPENING.search(folded) or FOLLOWUP_ENDING.search(folded) or MORE.search(folded)
         or PRONOUN.search(folded) or not has_topic

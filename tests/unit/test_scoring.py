@@ -130,6 +130,11 @@ def _judged(probabilities: list[float], chunk: Chunk, keep_share: float = 0.3):
     return Judgement(max(probabilities), [ScoredCandidate(c, p) for c, p in ranked], 0.5, keep_share)
 
 
+def _quoted(policy: SelectionPolicy, probabilities: list[float], chunk: Chunk, question: str = "x") -> list[str]:
+    """The texts of the sentences `policy` quotes when the scorer gives `chunk`'s sentences `probabilities`."""
+    return [s.text for _, s in policy.select(_judged(probabilities, chunk), question)]
+
+
 def test_selection_keeps_close_sentences_in_reading_order():
     chunk = _chunk("甲。|乙。|丙。|丁。")
     quotes = SelectionPolicy().select(_judged([0.1, 0.6, 0.02, 0.3], chunk), "甲是什么")
@@ -142,31 +147,29 @@ def test_selection_keeps_close_sentences_in_reading_order():
 def test_a_sentence_that_points_back_brings_the_one_before_it():
     chunk = _chunk("甲厂造了新船。|这艘船长三百米。|乙厂造了桥。")
     policy = SelectionPolicy(keep_share=0.5)
-    quotes = policy.select(_judged([0.1, 0.9, 0.2], chunk), "哪个厂造的船长三百米")
-    assert [s.text for _, s in quotes] == ["甲厂造了新船。", "这艘船长三百米。"]
+    assert _quoted(policy, [0.1, 0.9, 0.2], chunk, "哪个厂造的船长三百米") == ["甲厂造了新船。", "这艘船长三百米。"]
     alone = SelectionPolicy(keep_share=0.5, quote_context=False).select(_judged([0.1, 0.9, 0.2], chunk), "x")
     assert [s.text for _, s in alone] == ["这艘船长三百米。"]
-    assert [s.text for _, s in policy.select(_judged([0.1, 0.2, 0.9], chunk), "x")] == ["乙厂造了桥。"]
+    assert _quoted(policy, [0.1, 0.2, 0.9], chunk) == ["乙厂造了桥。"]
     later = _chunk("镍在室温时氧化缓慢。|历史上，因为这一点镍被用作电镀。")  # a pointer in its first words
-    assert [s.text for _, s in policy.select(_judged([0.1, 0.9], later), "x")] == [
+    assert _quoted(policy, [0.1, 0.9], later) == [
         "镍在室温时氧化缓慢。", "历史上，因为这一点镍被用作电镀。"]
 
 
 def test_a_sentence_that_points_back_to_a_kept_one_is_quoted_after_it():
     chunk = _chunk("甲公司签了一份合约。|这份合约的时间为7年。|此外，乙公司也签了约。|其他公司没有签。")
     policy = SelectionPolicy(keep_share=0.5)
-    quotes = policy.select(_judged([0.9, 0.1, 0.1, 0.1], chunk), "甲公司签了多少年的合约")
-    assert [s.text for _, s in quotes] == ["甲公司签了一份合约。", "这份合约的时间为7年。"]
+    contract = ["甲公司签了一份合约。", "这份合约的时间为7年。"]
+    assert _quoted(policy, [0.9, 0.1, 0.1, 0.1], chunk, "甲公司签了多少年的合约") == contract
     # "此外" opens a new point: the sentence after the contract's term is not brought
-    later = policy.select(_judged([0.1, 0.9, 0.1, 0.1], chunk), "x")
-    assert [s.text for _, s in later] == ["甲公司签了一份合约。", "这份合约的时间为7年。"]  # it points back itself
+    assert _quoted(policy, [0.1, 0.9, 0.1, 0.1], chunk) == contract  # it points back itself
     for unrelated in ("乙厂造了桥。", "其他公司没有签。"):  # "其他" points to no one
         alone = _chunk(f"甲厂造了新船。|{unrelated}")
-        assert [s.text for _, s in policy.select(_judged([0.9, 0.1], alone), "x")] == ["甲厂造了新船。"]
-        assert [s.text for _, s in policy.select(_judged([0.1, 0.9], alone), "x")] == [unrelated]
+        assert _quoted(policy, [0.9, 0.1], alone) == ["甲厂造了新船。"]
+        assert _quoted(policy, [0.1, 0.9], alone) == [unrelated]
     among = _chunk("甲厂造了三艘船。|其中一艘长三百米。")  # "其中" does point back
     for best_first in ([0.9, 0.1], [0.1, 0.9]):
-        quoted = [s.text for _, s in policy.select(_judged(best_first, among), "x")]
+        quoted = _quoted(policy, best_first, among)
         assert quoted == ["甲厂造了三艘船。", "其中一艘长三百米。"]
 
 
@@ -174,8 +177,8 @@ def test_should_and_a_comma_s_among_point_to_no_earlier_sentence():
     policy = SelectionPolicy(keep_share=0.5)
     for own in ("王猛告诫苻坚应该先整合国内。", "今年引进企业42家，其中高新技术企业11家。"):
         chunk = _chunk(f"甲厂造了新船。|{own}")
-        assert [s.text for _, s in policy.select(_judged([0.1, 0.9], chunk), "x")] == [own]
-        assert [s.text for _, s in policy.select(_judged([0.9, 0.1], chunk), "x")] == ["甲厂造了新船。"]
+        assert _quoted(policy, [0.1, 0.9], chunk) == [own]
+        assert _quoted(policy, [0.9, 0.1], chunk) == ["甲厂造了新船。"]
     opening = _chunk("甲厂造了三艘船。|其中，一艘长三百米。")  # "其中" opening a sentence still points back
     assert len(policy.select(_judged([0.1, 0.9], opening), "x")) == 2
 
@@ -183,17 +186,16 @@ def test_should_and_a_comma_s_among_point_to_no_earlier_sentence():
 def test_a_clause_after_a_semicolon_brings_the_clause_before_it():
     chunk = _chunk("最后进入神学研究阶段，接着是考试；|考试通过者成为正式会员。|后来分派职务。")
     policy = SelectionPolicy(keep_share=0.5)
-    quotes = policy.select(_judged([0.1, 0.9, 0.1], chunk), "成为正式会员之前的最后阶段是什么")
-    assert [s.text for _, s in quotes] == ["最后进入神学研究阶段，接着是考试；", "考试通过者成为正式会员。"]
-    assert [s.text for _, s in policy.select(_judged([0.1, 0.1, 0.9], chunk), "x")] == ["后来分派职务。"]
+    assert _quoted(policy, [0.1, 0.9, 0.1], chunk, "成为正式会员之前的最后阶段是什么") == [
+        "最后进入神学研究阶段，接着是考试；", "考试通过者成为正式会员。"]
+    assert _quoted(policy, [0.1, 0.1, 0.9], chunk) == ["后来分派职务。"]
 
 
 def test_a_date_without_its_year_brings_the_sentence_naming_the_year():
     chunk = _chunk("1959年大会召开。|会上讨论了预算。|4月，甲当选主席。")
     policy = SelectionPolicy(keep_share=0.5)
-    quotes = policy.select(_judged([0.1, 0.1, 0.9], chunk), "甲在哪一年当选主席")
-    assert [s.text for _, s in quotes] == ["1959年大会召开。", "4月，甲当选主席。"]
-    assert [s.text for _, s in policy.select(_judged([0.1, 0.1, 0.9], chunk), "甲当选了什么")] == ["4月，甲当选主席。"]
+    assert _quoted(policy, [0.1, 0.1, 0.9], chunk, "甲在哪一年当选主席") == ["1959年大会召开。", "4月，甲当选主席。"]
+    assert _quoted(policy, [0.1, 0.1, 0.9], chunk, "甲当选了什么") == ["4月，甲当选主席。"]
 
 
 def test_adjacent_sentences_of_one_chunk_become_one_quote():
