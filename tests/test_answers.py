@@ -161,6 +161,25 @@ def test_terms_mentioned_but_not_explained(engine, question, term):
 
 
 @pytest.mark.parametrize(
+    ("question", "clause"),
+    [("高企数量突破3600家，都是哪些企业？", "高企数量突破3600家"),
+     ("10方面30项改革具体是哪30项？", "系统集成推进10方面30项改革")],
+)
+def test_members_of_a_counted_group_the_article_does_not_list(engine, question, clause):
+    """The article gives the count and no members: a refusal that shows where it gives it."""
+    answer = _ask(engine, question)
+    assert answer.refused
+    assert f"文章提到了“{clause}”，但没有列出具体是哪些" in answer.answer
+    assert clause in answer.citations[0].quote
+
+
+def test_members_listed_under_a_heading_are_left_to_the_scorer(engine):
+    """"三件要事" is a heading: its members are the sections under it."""
+    answer = _ask(engine, "2022年南海高效统筹抓好的三件要事是哪三件？")
+    assert "没有列出" not in answer.answer
+
+
+@pytest.mark.parametrize(
     ("question", "message_file"),
     [
         ("", "error_empty"),

@@ -53,11 +53,14 @@ from nanhai_qa.eval.runner import EVAL_SET, FOLLOWUPS, HELDOUT, HELDOUT_SECOND, 
 # this set accuracy 0.965 → 0.982, citation recall 0.982, refusal recall 0.613 → 0.645 (floors
 # 0.96 → 0.98, 0.95 → 0.98, 0.61 → 0.64); held-out accuracy 0.889 → 0.926, refusal recall 0.654
 # → 0.692, false refusals 0.056 → 0.037 (floors 0.88 → 0.92, 0.65 → 0.69, ceiling 0.06 → 0.04).
+# With questions asking the members of a group whose count the article gives without listing
+# them refused, showing where it gives the count (the twenty-sixth reading): refusal recall
+# held-out 0.692 → 0.731, the second held-out set 0.654 → 0.731 (floors 0.69 → 0.73, 0.65 → 0.73).
 FLOORS = {
     EVAL_SET.name: {"hit@5": 0.99, "answer_accuracy": 0.98, "citation_recall": 0.98, "refusal_recall": 0.64,
                     "verbatim_rate": 1.0},
-    HELDOUT.name: {"hit@5": 0.96, "answer_accuracy": 0.92, "refusal_recall": 0.69, "verbatim_rate": 1.0},
-    HELDOUT_SECOND.name: {"hit@5": 0.96, "answer_accuracy": 0.86, "refusal_recall": 0.65, "verbatim_rate": 1.0},
+    HELDOUT.name: {"hit@5": 0.96, "answer_accuracy": 0.92, "refusal_recall": 0.73, "verbatim_rate": 1.0},
+    HELDOUT_SECOND.name: {"hit@5": 0.96, "answer_accuracy": 0.86, "refusal_recall": 0.73, "verbatim_rate": 1.0},
 }
 CEILINGS = {
     EVAL_SET.name: {"false_refusal_rate": 0.01},

@@ -57,6 +57,20 @@ DEFINITION_REST = 10
 # come a few characters after it), or "“X”为…", "“X”指…", "X是…" right after it.
 DEFINES = "是指|指的是|即|就是|包括|包含|分别是|：|:"
 COPULA = "为|指|是"
+# A question asking which members a group it counts has ("39家隐形冠军都是哪些？", "10方面30项改革
+# 具体是哪30项？", "系边七个"): the count ("39家") is where the question got it from. When the
+# sentences that give that count list nothing (no enumeration, no "分别是", "：", "包括"), the corpus
+# does not answer, and the answer says where it gives the count (AnswerEngine._unlisted_group).
+# Folded, so Cantonese 边啲 / 系边 read 边些 / 是边.
+ASKS_MEMBERS = re.compile(
+    r"哪些|哪几|分别|具体是哪|都是哪|是哪[两三四五六七八九十百\d]|名单|清单|都有谁|包括哪|边些|边几|是边"
+)
+COUNTED = re.compile(
+    r"(?<![\d.〇一二两三四五六七八九十百千万])(?:\d+|[两三四五六七八九十百千]+)"
+    r"(?:个|家|项|条|类|种|所|位|名|座|件|批|大|方面|支|门|部|本|首|场|届|队)"
+)
+LISTS = re.compile(r"[、；;：:]|分别|包括|包含|即|如下")
+CLAUSE = re.compile(r"[^，,。；;！!？?]+")
 # A year named in a question ("2024年", "in 2019"), not a count that looks like one ("2000个").
 YEAR_MENTION = re.compile(r"(?<![\d.])(?:19|20)\d{2}(?=\s*(?:年|的|$|[\s,，.。?？!！、)）]))")
 
@@ -201,13 +215,12 @@ class AnswerEngine:
             question=clean.text, answer="", refused=False, retrieved=found.passages, notices=notices,
             query=found.text, answerable=found.judgement.answerable,
         )
-        if term := asked_term(found.query.folded, self.terms, self.folded_text, self._folded_sentence_texts()):
-            mentions = self._unexplained_mentions(term)
-            if mentions:  # the corpus does not answer, and says where the term appears
-                lead = render("mentioned_not_explained", script, term=term)
-                answer = self._finish(base, compose(mentions, lead, style), style)
-                answer.refused = True
-                return answer
+        if mentioned := self._mentioned_only(found.query.folded):
+            # the corpus does not answer, and says where it mentions what was asked about
+            lead, term, mentions = mentioned
+            answer = self._finish(base, compose(mentions, render(lead, script, term=term), style), style)
+            answer.refused = True
+            return answer
         if self.unmentioned:  # kept with refusals too (the staff desk counts them); named only in answers
             base.unmentioned = self.unmentioned(fold(clean.text))
         if found.refuse:
@@ -260,6 +273,34 @@ class AnswerEngine:
         if any(defines(term, folded) for _, _, folded in mentions):
             return []
         return [(c, s) for c, s, _ in mentions]
+
+    def _mentioned_only(self, folded_question: str) -> tuple[str, str, list[tuple[Chunk, Span]]] | None:
+        """(the lead's wording, the term, the sentences mentioning it) for a question asking what
+        a term means when the corpus only mentions it, or which members a group it counts has
+        when the corpus lists none; None for any other question."""
+        term = asked_term(folded_question, self.terms, self.folded_text, self._folded_sentence_texts())
+        if term and (mentions := self._unexplained_mentions(term)):
+            return "mentioned_not_explained", term, mentions
+        if group := self._unlisted_group(folded_question):
+            return "mentioned_not_listed", *group
+        return None
+
+    def _unlisted_group(self, folded_question: str) -> tuple[str, list[tuple[Chunk, Span]]] | None:
+        """For a question asking the members of a group it counts (ASKS_MEMBERS, COUNTED), when
+        the corpus's sentences giving that count list none: the clause giving it ("新认定隐形冠军
+        企业39家") and those sentences. None when the question asks no such thing, or when the
+        count is not in a sentence (a heading's "三件要事" has its members as the sections
+        under it) or a sentence giving it lists: the scorer decides."""
+        if not ASKS_MEMBERS.search(folded_question):
+            return None
+        for count in COUNTED.findall(folded_question):
+            exact = re.compile(r"(?<![\d.〇一二两三四五六七八九十百千万])" + re.escape(count))
+            mentions = [(c, s, folded) for c, s, folded in self._folded_sentences if exact.search(folded)]
+            if mentions and not any(LISTS.search(folded) for _, _, folded in mentions):
+                chunk, sentence, _ = mentions[0]
+                clause = next((c for c in CLAUSE.findall(sentence.text) if exact.search(fold(c))), count)
+                return clause.strip(), [(c, s) for c, s, _ in mentions]
+        return None
 
 
 def quoted_list(items: list[str], script: str) -> str:

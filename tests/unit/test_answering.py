@@ -167,6 +167,26 @@ def test_a_term_mentioned_but_not_explained_says_where_it_appears(retriever):
 
 
 @pytest.mark.parametrize(
+    ("question", "applies"),
+    [
+        ("镇里开通的两条公交线路分别是哪两条？", True),  # the count is there, its members are not
+        ("整治的12条河道都是哪些？", True),
+        ("镇里开通了几条公交线路？", False),  # asks the count, not the members
+        ("五条公交线路是哪些？", False),  # a count the corpus does not give
+        ("2条公交线路是哪些？", False),  # "2条" is not "12条", nor "两条"
+    ],
+)
+def test_members_of_a_counted_group_the_corpus_does_not_list(retriever, question, applies):
+    """Where the rule does not apply the scorer decides (here told to answer)."""
+    answer = engine_of(retriever, refuse_below=0.0).answer(question)
+    if not applies:
+        assert not answer.refused and "没有列出" not in answer.answer
+    else:
+        assert answer.refused and "但没有列出具体是哪些" in answer.answer
+        assert answer.citations and answer.citations[0].quote in TOWN
+
+
+@pytest.mark.parametrize(
     ("term", "sentence", "defined"),
     [
         ("五个不发生", "“五个不发生”是指不发生重大事故……", True),
