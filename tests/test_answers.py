@@ -160,6 +160,14 @@ def test_terms_mentioned_but_not_explained(engine, question, term):
     assert term in answer.citations[0].quote
 
 
+def test_asking_for_more_gets_sentences_not_said_before(engine):
+    first = _ask(engine, "今年乡村振兴有哪些打算？")
+    said = {c.quote for c in first.citations}
+    more = _ask(engine, "还有吗？", [("user", "今年乡村振兴有哪些打算？"), ("assistant", first.answer)])
+    assert said and not more.refused
+    assert not said & {c.quote for c in more.citations}
+
+
 @pytest.mark.parametrize(
     ("question", "clause"),
     [("高企数量突破3600家，都是哪些企业？", "高企数量突破3600家"),

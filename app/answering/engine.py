@@ -33,7 +33,7 @@ from nanhai_qa.ingest import Chunk, ExtractionCache, Skipped, Span, read_documen
 from nanhai_qa.ingest.patterns import YEAR
 
 from .extractive import AnswerStyle, Draft, ExtractiveGenerator, SelectionPolicy, compose
-from .followup import QuestionFrame, resolve_followup
+from .followup import QuestionFrame, is_said, resolve_followup, said_before
 from .models import Answer, Message
 from .scorer import QUESTION_TYPES, AnswerScorer, CandidateFeatures, Judgement, load_scorer
 from .topic_words import MIN_RARITY, TopicWords
@@ -168,10 +168,12 @@ class AnswerEngine:
             dated=frozenset(d.id for d in documents if d.has_periods),
         )
 
-    def retrieve(self, text: str, mode: RetrievalMode | None = None) -> Retrieval:
-        """Search for `text` and judge what was found; `refuse` says whether nothing answers it."""
+    def retrieve(self, text: str, mode: RetrievalMode | None = None, said: str = "") -> Retrieval:
+        """Search for `text` and judge what was found; `refuse` says whether nothing answers it.
+        Sentences wholly in `said` (the last answer, folded, for a question asking for more) are
+        not candidates."""
         query, passages, answering = search(self.retriever, self.frame, text, self.top_k, mode or self.mode)
-        candidates = self.features.candidates(answering)
+        candidates = [c for c in self.features.candidates(answering) if not is_said(c.sentence.text, said)]
         judgement = self.scorer.judge(self.features.matrix(query, candidates), candidates, query.text)
         # A question naming a year no document mentions cannot be answered from them.
         unknown_year = any(y not in self.years for y in YEAR_MENTION.findall(query.folded))
@@ -210,7 +212,7 @@ class AnswerEngine:
             history = history[-2 * self.max_history_turns :]
             notices.append(render("notice_history_trimmed", script, turns=self.max_history_turns))
         text = resolve_followup(clean.text, history, self.frame)
-        found = self.retrieve(text, mode)
+        found = self.retrieve(text, mode, said_before(clean.text, history))
         base = Answer(
             question=clean.text, answer="", refused=False, retrieved=found.passages, notices=notices,
             query=found.text, answerable=found.judgement.answerable,

@@ -97,3 +97,18 @@ def resolve_followup(question: str, history: list[Message], frame: QuestionFrame
         return f"{topic} {question}"
     swapped = fold(last).replace(max(pieces, key=len), topic, 1)
     return frame.with_year(swapped, new_year) if new_year else swapped
+
+
+def said_before(question: str, history: list[Message]) -> str:
+    """What the last answer said (folded), when the question asks for more ("还有吗？", "具体点？"):
+    the sentences it quoted are not said again. "" otherwise."""
+    if not MORE.search(fold(question)):
+        return ""
+    answers = [m.content for m in history if m.role == "assistant" and m.content.strip()]
+    return re.sub(r"\s+", "", fold(answers[-1])) if answers else ""
+
+
+def is_said(sentence: str, said: str) -> bool:
+    """Whether the whole (folded) sentence, without its closing mark, is in `said`."""
+    core = re.sub(r"\s+", "", fold(sentence)).rstrip("。！？!?；;.")
+    return bool(said and core and core in said)

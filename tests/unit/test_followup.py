@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from nanhai_qa.app.answering.followup import QuestionFrame, resolve_followup
+from nanhai_qa.app.answering.followup import QuestionFrame, is_said, resolve_followup, said_before
 from nanhai_qa.app.answering.models import Message
 from nanhai_qa.app.profile import CorpusProfile, ProfileError, load_profile
 from nanhai_qa.app.settings import DEFAULT_CORPUS, DEFAULT_PROFILE, Settings
@@ -91,3 +91,15 @@ def test_the_bundled_profile_goes_with_the_bundled_article_only(tmp_path):
     assert Settings(corpus=[tmp_path]).profile_path() is None
     assert Settings(corpus=[DEFAULT_CORPUS], profile="none").profile_path() is None
     assert Settings(corpus=[tmp_path], profile=str(DEFAULT_PROFILE)).profile_path() == DEFAULT_PROFILE
+
+
+def test_a_question_asking_for_more_does_not_get_what_was_said_again():
+    answer = "2023年的计划：\n以工业化思维发展都市现代农业。[1]\n推进宅基地制度改革。[2]"
+    history = [Message(role="user", content="今年乡村振兴有哪些打算？"), Message(role="assistant", content=answer)]
+    said = said_before("还有呢？", history)
+    assert is_said("推进宅基地制度改革。", said)
+    assert not is_said("引导新知识青年“下乡”。", said)
+    assert not is_said("推进宅基地制度改革，建立流转平台。", said)  # only part of it was said
+    assert said_before("那医疗呢？", history) == ""  # not asking for more
+    assert said_before("还有吗？", history[:1]) == ""  # nothing answered yet
+    assert not is_said("推进宅基地制度改革。", "")
