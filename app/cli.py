@@ -220,7 +220,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
 def cmd_eval(args: argparse.Namespace) -> int:
     # eval drives the app from outside; the CLI only hands it an engine.
     from nanhai_qa.app.answering.engine import build_generator
-    from nanhai_qa.eval.runner import EVAL_SET, evaluate, print_summary
+    from nanhai_qa.eval.runner import evaluate, print_summary
+    from nanhai_qa.eval.sets import EVAL_SET
 
     settings = _settings(args).updated(generation={"generator": GeneratorKind.EXTRACTIVE})
     engine = _engine(args, settings=settings)

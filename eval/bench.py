@@ -15,7 +15,8 @@ from nanhai_qa.app.answering.engine import build_engine
 from nanhai_qa.app.settings import Settings
 from nanhai_qa.index import EmbeddingRuntime
 
-from .runner import EVAL_SET, evaluate, print_summary
+from .runner import evaluate, print_summary
+from .sets import EVAL_SET
 
 COLD_START = (
     "import time; t = time.perf_counter();"

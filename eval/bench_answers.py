@@ -36,13 +36,11 @@ from nanhai_qa.index import load_embedder
 
 from .metrics import figures, load_items, normalise, percentile
 from .mrc import DATASETS, MrcQuestion, corpus, english_questions, in_english
-from .runner import EVAL_SET, FOLLOWUPS, HELDOUT, HELDOUT_SECOND, run
+from .runner import run
 from .scorer_data import article_split, retriever_for
+from .sets import EVAL_SET, FOLLOWUPS, HELDOUT, HELDOUT_SECOND, UNCOVERED_TOPICS
 from .train_scorer import ARTICLE_SETS
 
-# Questions about topics the article never mentions (README, "A known failure"): the dev part
-# chose the rarity of the words an answer names as missing (topic_words.py), the test part measures it
-UNCOVERED_TOPICS = EVAL_SET.parent / "uncovered_topics.jsonl"
 COLD_START = (
     "import time; t = time.perf_counter();"
     "from nanhai_qa.app.answering.engine import build_engine; from nanhai_qa.app.settings import Settings;"

@@ -24,9 +24,10 @@ from nanhai_qa.index import EmbeddingRuntime
 
 from .bench import cold_start
 from .metrics import figures, generation_figures, load_items
-from .runner import EVAL_SET, HELDOUT, run
+from .runner import run
+from .sets import DEV_SET, EVAL_SET, HELDOUT
 
-SETS = {"questions": EVAL_SET, "heldout": HELDOUT, "dev": EVAL_SET.parent / "dev.jsonl"}
+SETS = {"questions": EVAL_SET, "heldout": HELDOUT, "dev": DEV_SET}
 GENERATORS = (GeneratorKind.EXTRACTIVE, GeneratorKind.LLAMACPP, GeneratorKind.TRANSFORMERS)
 ROWS = {  # figure key → label; answer figures, then generation figures
     "answer_accuracy": "answer accuracy", "citation_precision": "citation precision",

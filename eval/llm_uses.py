@@ -36,10 +36,10 @@ from nanhai_qa.app.prompts import render
 from nanhai_qa.app.settings import Settings
 
 from .metrics import is_correct, keywords_present, load_items
-from .runner import EVAL_SET
+from .sets import DEV_SET, EVAL_SET, HELDOUT, TRAIN_SET
 
-TUNING = ("train.jsonl", "dev.jsonl")
-REPORTED = ("questions.jsonl", "heldout.jsonl")
+TUNING = (TRAIN_SET, DEV_SET)
+REPORTED = (EVAL_SET, HELDOUT)
 
 
 def ask(backend: ChatBackend, text: str) -> tuple[str, float]:
@@ -118,9 +118,9 @@ def main() -> None:
     backend = LlamaCppBackend(bundled_qwen(settings.storage.cache_dir / "llm"), generation.llm_threads,
                               generation.llm_context, generation.llm_max_new_tokens)
     verifier = Verifier(engine.retriever, generation.verify_min_similarity, False, generation.verify_min_word_overlap)
-    for label, names in (("tuning (decides)", TUNING), ("reported", REPORTED)):
-        items = [item for name in names for item in load_items(EVAL_SET.parent / name)]
-        print(f"\n## {label}: {', '.join(names)} ({len(items)} items)")
+    for label, paths in (("tuning (decides)", TUNING), ("reported", REPORTED)):
+        items = [item for path in paths for item in load_items(path)]
+        print(f"\n## {label}: {', '.join(p.name for p in paths)} ({len(items)} items)")
         print("follow-up rewrite:", rewrite(engine, backend, items).line())
         judged, summarised = judge_and_summarise(engine, backend, verifier, items, generation.llm_max_excerpts)
         print("answerability judge:", judged.line())

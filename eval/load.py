@@ -35,8 +35,8 @@ import numpy as np
 import psutil
 
 from .server import LocalServer
+from .sets import EVAL_SET
 
-EVAL_SET = Path(__file__).resolve().parent / "questions.jsonl"
 MAX_USERS, MAX_SECONDS = 200, 600
 
 

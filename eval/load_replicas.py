@@ -29,9 +29,10 @@ import threading
 import time
 from pathlib import Path
 
-from .load import EVAL_SET, print_figures, run
+from .load import print_figures, run
 from .postgres import TemporaryPostgres
 from .server import LocalServer, free_port
+from .sets import EVAL_SET
 
 NGINX_CONF = Path(__file__).resolve().parent.parent / "deploy" / "nginx.conf"
 REPLICAS = 3

@@ -16,13 +16,8 @@ from nanhai_qa.app.prompts import prompts_version
 from nanhai_qa.index import RetrievalMode
 
 from .metrics import ItemResult, figures, load_items, schema_problems, score_item
+from .sets import EVAL_SET
 
-EVAL_SET = Path(__file__).resolve().parent / "questions.jsonl"
-# Sets written from the article alone (README, "Evaluation"): reported, never trained or tuned on
-HELDOUT = EVAL_SET.parent / "heldout.jsonl"
-HELDOUT_SECOND = EVAL_SET.parent / "heldout2.jsonl"
-# Follow-ups written blind; split by paragraph, only the test part reported
-FOLLOWUPS = EVAL_SET.parent / "followups.jsonl"
 MODES = (RetrievalMode.BM25, RetrievalMode.DENSE, RetrievalMode.FUSED)
 LABELS = {
     "hit@1": "hit@1", "hit@3": "hit@3", "hit@5": "hit@5", "mrr": "MRR", "answer_accuracy": "answer accuracy",

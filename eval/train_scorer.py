@@ -42,14 +42,14 @@ from nanhai_qa.index import load_embedder
 
 from .metrics import load_items
 from .mrc import DATASETS, corpus, english_questions, in_english, load_paragraphs
-from .runner import EVAL_SET
 from .scorer_data import Examples, article_examples, article_split, mrc_examples, retriever_for
+from .sets import DEV_SET, EVAL_SET, TRAIN_SET
 
 SEED = 0
 # The article's labelled questions, pooled and split by paragraph (eval/scorer_data.py,
 # article_split), and eval/train.jsonl, for training only; eval/heldout.jsonl is never read here.
-ARTICLE_SETS = (EVAL_SET, Path(__file__).resolve().parent / "dev.jsonl")
-ARTICLE_TRAIN = Path(__file__).resolve().parent / "train.jsonl"
+ARTICLE_SETS = (EVAL_SET, DEV_SET)
+ARTICLE_TRAIN = TRAIN_SET
 TOP_K = 5
 MAX_CITED_CHARS = 130  # the selection's budget on dev (the target is 150 on test; keep a margin)
 MAX_FALSE_REFUSALS = 0.03  # in each dev set (the targets are per set)

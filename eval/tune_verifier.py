@@ -12,7 +12,7 @@ from nanhai_qa.app.answering.engine import build_engine
 from nanhai_qa.app.settings import Settings
 
 from .metrics import load_items
-from .runner import EVAL_SET
+from .sets import EVAL_SET
 
 
 def main() -> None:

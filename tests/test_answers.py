@@ -83,7 +83,8 @@ def test_other_phrasings_and_scripts(engine, question, must_contain):
         ([("user", "2022年南海在教育上做了什么？"), ("assistant", "新增学位超2万个。")], "那医疗呢？", "人民医院"),
         ([("user", "去年大地艺术节办了吗？"), ("assistant", "成功举办。")], "那今年呢？", "持续举办大地艺术节"),
         ([("user", "大地艺术节今年还办吗？"), ("assistant", "持续举办大地艺术节。")], "它会怎么运营？", "商业运营"),
-        ([("user", "今年乡村振兴有哪些打算？"), ("assistant", "推进宅基地制度改革。")], "还有呢？", "宅基地"),
+        # asking for more: what was not said yet (said_before)
+        ([("user", "今年乡村振兴有哪些打算？"), ("assistant", "推进宅基地制度改革。")], "还有呢？", "引导新知识青年"),
         # no topic word of its own (topic_words.py): the previous question, in the year asked now
         ([("user", "大地艺术节去年搞了没有？"), ("assistant", "成功举办。")], "今年还搞不搞？", "持续举办大地艺术节"),
     ],

@@ -255,7 +255,7 @@ def test_a_missing_model_is_a_clear_message(tmp_path):
 
 def test_eval_reports_extractive_and_generative_side_by_side(stand_in_server, tmp_path, capsys, monkeypatch):
     from nanhai_qa.app.cli import main
-    from nanhai_qa.eval.runner import EVAL_SET
+    from nanhai_qa.eval.sets import EVAL_SET
     from tests.conftest import TEST_CACHE
 
     _StandIn.reply = "南海推进宅基地制度改革。[1]"

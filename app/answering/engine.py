@@ -97,13 +97,20 @@ class Retrieval:
     refuse: bool
 
 
-def question_frame(retriever: Retriever, profile: CorpusProfile, folded_corpus: str | None = None) -> QuestionFrame:
-    """The frame of questions about this corpus: its periods' years, the profile's words, and
-    what names a topic in it (topic_words.py). `folded_corpus`: its documents' text, folded."""
-    years = {c.period.split()[0] for c in retriever.corpus.chunks if c.period.split()}
+def corpus_topic_words(retriever: Retriever, profile: CorpusProfile, folded_corpus: str | None = None) -> TopicWords:
+    """What names a topic in this corpus (topic_words.py). `folded_corpus`: its documents' text, folded."""
     if folded_corpus is None:
         folded_corpus = fold("\n".join(d.text for d in retriever.corpus.documents.values()))
-    topic_words = TopicWords.of(retriever.tokenizer, folded_corpus, map(fold, profile.own_words()))
+    return TopicWords.of(retriever.tokenizer, folded_corpus, map(fold, profile.own_words()))
+
+
+def question_frame(
+    retriever: Retriever, profile: CorpusProfile, topic_words: TopicWords | None = None,
+) -> QuestionFrame:
+    """The frame of questions about this corpus: its periods' years, the profile's words, and
+    what names a topic in it (default: corpus_topic_words)."""
+    years = {c.period.split()[0] for c in retriever.corpus.chunks if c.period.split()}
+    topic_words = topic_words or corpus_topic_words(retriever, profile)
     return QuestionFrame(profile, {y for y in years if YEAR.fullmatch(y)}, topic_words)
 
 
@@ -157,11 +164,10 @@ class AnswerEngine:
         self.terms = {t: fold(t) for t in sorted(quoted_terms(d.text for d in documents), key=len, reverse=True)}
         self.years = {y for d in documents for y in YEAR.findall(d.text)}
         self.folded_text = fold("\n".join(d.text for d in documents))
-        self.frame = question_frame(retriever, self.profile, self.folded_text)
-        topic_words = self.frame.topic_words
+        topic_words = corpus_topic_words(retriever, self.profile, self.folded_text)
+        self.frame = question_frame(retriever, self.profile, topic_words)
         self.unmentioned = (
-            replace(topic_words, min_rarity=unmentioned_rarity).unmentioned
-            if isinstance(topic_words, TopicWords) and unmentioned_rarity is not None else None
+            replace(topic_words, min_rarity=unmentioned_rarity).unmentioned if unmentioned_rarity is not None else None
         )
         self.style = AnswerStyle(
             titles={d.id: d.title for d in documents} if len(documents) > 1 else {},
