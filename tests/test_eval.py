@@ -57,11 +57,13 @@ from nanhai_qa.eval.sets import DEV_SET, EVAL_SET, FOLLOWUPS, HELDOUT, HELDOUT_S
 # With questions asking the members of a group whose count the article gives without listing
 # them refused, showing where it gives the count (the twenty-sixth reading): refusal recall
 # held-out 0.692 → 0.731, the second held-out set 0.654 → 0.731 (floors 0.69 → 0.73, 0.65 → 0.73).
+# With a question asking how many refused when its quotes hold no number and the scorer retrained
+# (the twenty-seventh reading): the second held-out set's refusal recall 0.769 (floor 0.73 → 0.76).
 FLOORS = {
     EVAL_SET.name: {"hit@5": 0.99, "answer_accuracy": 0.98, "citation_recall": 0.98, "refusal_recall": 0.64,
                     "verbatim_rate": 1.0},
     HELDOUT.name: {"hit@5": 0.96, "answer_accuracy": 0.92, "refusal_recall": 0.73, "verbatim_rate": 1.0},
-    HELDOUT_SECOND.name: {"hit@5": 0.96, "answer_accuracy": 0.86, "refusal_recall": 0.73, "verbatim_rate": 1.0},
+    HELDOUT_SECOND.name: {"hit@5": 0.96, "answer_accuracy": 0.86, "refusal_recall": 0.76, "verbatim_rate": 1.0},
 }
 CEILINGS = {
     EVAL_SET.name: {"false_refusal_rate": 0.01},

@@ -35,7 +35,7 @@ from nanhai_qa.ingest.patterns import YEAR
 from .extractive import AnswerStyle, Draft, ExtractiveGenerator, SelectionPolicy, compose
 from .followup import QuestionFrame, is_said, resolve_followup, said_before
 from .models import Answer, Message
-from .scorer import QUESTION_TYPES, AnswerScorer, CandidateFeatures, Judgement, load_scorer
+from .scorer import QUESTION_TYPES, AnswerScorer, CandidateFeatures, Judgement, load_scorer, numbers, question_types
 from .topic_words import MIN_RARITY, TopicWords
 from .validate import clean_question
 
@@ -61,10 +61,8 @@ COPULA = "为|指|是"
 # 具体是哪30项？", "系边七个"): the count ("39家") is where the question got it from. When the
 # sentences that give that count list nothing (no enumeration, no "分别是", "：", "包括"), the corpus
 # does not answer, and the answer says where it gives the count (AnswerEngine._unlisted_group).
-# Folded, so Cantonese 边啲 / 系边 read 边些 / 是边.
-ASKS_MEMBERS = re.compile(
-    r"哪些|哪几|分别|具体是哪|都是哪|是哪[两三四五六七八九十百\d]|名单|清单|都有谁|包括哪|边些|边几|是边"
-)
+# Folded, so Cantonese 边啲 / 边几 read 哪些 / 哪几, and 系边 reads 是边.
+ASKS_MEMBERS = re.compile(r"哪些|哪几|分别|具体是哪|都是哪|是哪[两三四五六七八九十百\d]|名单|清单|都有谁|包括哪|是边")
 COUNTED = re.compile(
     r"(?<![\d.〇一二两三四五六七八九十百千万])(?:\d+|[两三四五六七八九十百千]+)"
     r"(?:个|家|项|条|类|种|所|位|名|座|件|批|大|方面|支|门|部|本|首|场|届|队)"
@@ -120,6 +118,12 @@ def question_frame(
 # 学位，有目标吗") is not: a figure for another year does not answer it.
 ASKS_WHETHER = re.compile(f"{QUESTION_TYPES['yesno'].pattern}|还是|吧[?？!！。]*$", re.I)
 ASKS_A_FIGURE = re.compile("|".join(QUESTION_TYPES[t].pattern for t in ("number", "money", "time")), re.I)
+
+
+def asks_a_count(folded_question: str) -> bool:
+    """How many, how much, how long (not whether: "有没有超过3600家？")."""
+    types = question_types(folded_question)
+    return types["number"] and not types["yesno"]
 
 
 def search(
@@ -185,6 +189,13 @@ class AnswerEngine:
         unknown_year = any(y not in self.years for y in YEAR_MENTION.findall(query.folded))
         threshold = judgement.refuse_below if self.refuse_below is None else self.refuse_below
         refuse = not candidates or unknown_year or judgement.answerable < threshold
+        if not refuse and asks_a_count(query.folded):
+            # A question asking how many is not answered by sentences without a number it
+            # does not say itself: they are about its subject, not its figure ("区人民医院新院
+            # 有多少张床位？" of "…区人民医院新院全面开业。").
+            asked = numbers(query.folded)
+            quoted = self.selection.select(judgement, query.folded)
+            refuse = not any(numbers(fold(sentence.text)) - asked for _, sentence in quoted)
         return Retrieval(text, query, passages, judgement, refuse)
 
     def answer(

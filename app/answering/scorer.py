@@ -40,7 +40,7 @@ DEFAULT_WEIGHTS = Path(__file__).resolve().parent / "scorer.json"
 # wants a sentence with an amount of money, one asking where wants a place, and so on.
 QUESTION_TYPES: dict[str, re.Pattern[str]] = {
     "number": re.compile(
-        r"多少|(?<!哪)几[个家项条倍亩年万千百成次种名位人所座岁天届]|几多|百分之|比例|比率|"
+        r"多少|(?<![哪好])几[个家项条倍亩年万千百成次种名位人所座岁天届]|几多|百分之|比例|比率|"
         r"多大|多高|多长|多远|多久|多重|多深|\bhow (many|much|long|far|big|old|large)\b|\bpercent", re.I),
     "money": re.compile(
         r"多少钱|价格|价钱|票价|门票|费用|花了?多少|补贴|工资|薪|预算|资金|多少元|几块钱|"
@@ -131,7 +131,8 @@ def _content_chars(text: str) -> set[str]:
     return {ch for ch in text if HAN_CHAR.match(ch) and ch not in QUESTION_CHARS}
 
 
-def _numbers(text: str) -> set[str]:
+def numbers(text: str) -> set[str]:
+    """The numbers in a (folded) text: digits, or Chinese numerals before a measure word."""
     return set(NUMBER.findall(text))
 
 
@@ -209,7 +210,7 @@ class CandidateFeatures:
         names = self._names(sentence)
         times, q_enumerations = _asked_of(question)
         return {
-            "number": bool(_numbers(sentence) - q_numbers),
+            "number": bool(numbers(sentence) - q_numbers),
             "money": bool(MONEY.search(sentence)),
             "time": any(m.group() not in question for text in (sentence, headings) for m in times.finditer(text)),
             "person": any(n not in question for n in names["person"]),
@@ -254,7 +255,7 @@ class CandidateFeatures:
         q = query.folded
         q_plain = "".join(RUN.findall(q))
         qtypes = question_types(q)
-        q_numbers = _numbers(q)
+        q_numbers = numbers(q)
         q_bigrams = {b for b in _bigrams(q) if not set(b) <= QUESTION_CHARS}
         q_chars = _content_chars(q)
         # the names the question uses (places, people, organisations), to be found around the answer
