@@ -63,8 +63,9 @@ COPULA = "为|指|是"
 # does not answer, and the answer says where it gives the count (AnswerEngine._unlisted_group).
 # Folded, so Cantonese 边啲 / 边几 read 哪些 / 哪几, and 系边 reads 是边.
 ASKS_MEMBERS = re.compile(r"哪些|哪几|分别|具体是哪|都是哪|是哪[两三四五六七八九十百\d]|名单|清单|都有谁|包括哪|是边")
+NOT_IN_A_NUMBER = r"(?<![\d.〇一二两三四五六七八九十百千万])"  # "2条" is not in "12条", nor "三个" in "十三个"
 COUNTED = re.compile(
-    r"(?<![\d.〇一二两三四五六七八九十百千万])(?:\d+|[两三四五六七八九十百千]+)"
+    NOT_IN_A_NUMBER + r"(?:\d+|[两三四五六七八九十百千]+)"
     r"(?:个|家|项|条|类|种|所|位|名|座|件|批|大|方面|支|门|部|本|首|场|届|队)"
 )
 LISTS = re.compile(r"[、；;：:]|分别|包括|包含|即|如下")
@@ -191,8 +192,8 @@ class AnswerEngine:
         refuse = not candidates or unknown_year or judgement.answerable < threshold
         if not refuse and asks_a_count(query.folded):
             # A question asking how many is not answered by sentences without a number it
-            # does not say itself: they are about its subject, not its figure ("区人民医院新院
-            # 有多少张床位？" of "…区人民医院新院全面开业。").
+            # does not say itself: they are about its subject, not its figure ("今年工业投资目标
+            # 涨多少？" of "在数改智转、“工业上楼”、“两业”融合上下更大力气。").
             asked = numbers(query.folded)
             quoted = self.selection.select(judgement, query.folded)
             refuse = not any(numbers(fold(sentence.text)) - asked for _, sentence in quoted)
@@ -313,7 +314,7 @@ class AnswerEngine:
         if not ASKS_MEMBERS.search(folded_question):
             return None
         for count in COUNTED.findall(folded_question):
-            exact = re.compile(r"(?<![\d.〇一二两三四五六七八九十百千万])" + re.escape(count))
+            exact = re.compile(NOT_IN_A_NUMBER + re.escape(count))
             mentions = [(c, s, folded) for c, s, folded in self._folded_sentences if exact.search(folded)]
             if mentions and not any(LISTS.search(folded) for _, _, folded in mentions):
                 chunk, sentence, _ = mentions[0]
