@@ -57,8 +57,8 @@ from nanhai_qa.eval.sets import DEV_SET, EVAL_SET, FOLLOWUPS, HELDOUT, HELDOUT_S
 # With questions asking the members of a group whose count the article gives without listing
 # them refused, showing where it gives the count (the twenty-sixth reading): refusal recall
 # held-out 0.692 → 0.731, the second held-out set 0.654 → 0.731 (floors 0.69 → 0.73, 0.65 → 0.73).
-# With a question asking how many refused when its quotes hold no number and the scorer retrained
-# (the twenty-seventh reading): the second held-out set's refusal recall 0.769 (floor 0.73 → 0.76).
+# With "好几" and Cantonese 边啲 / 边几 read rightly and the scorer retrained (the twenty-seventh and
+# twenty-eighth readings): the second held-out set's refusal recall 0.769 (floor 0.73 → 0.76).
 FLOORS = {
     EVAL_SET.name: {"hit@5": 0.99, "answer_accuracy": 0.98, "citation_recall": 0.98, "refusal_recall": 0.64,
                     "verbatim_rate": 1.0},

@@ -35,7 +35,7 @@ from nanhai_qa.ingest.patterns import YEAR
 from .extractive import AnswerStyle, Draft, ExtractiveGenerator, SelectionPolicy, compose
 from .followup import QuestionFrame, is_said, resolve_followup, said_before
 from .models import Answer, Message
-from .scorer import QUESTION_TYPES, AnswerScorer, CandidateFeatures, Judgement, load_scorer, numbers, question_types
+from .scorer import QUESTION_TYPES, AnswerScorer, CandidateFeatures, Judgement, load_scorer
 from .topic_words import MIN_RARITY, TopicWords
 from .validate import clean_question
 
@@ -121,12 +121,6 @@ ASKS_WHETHER = re.compile(f"{QUESTION_TYPES['yesno'].pattern}|还是|吧[?？!�
 ASKS_A_FIGURE = re.compile("|".join(QUESTION_TYPES[t].pattern for t in ("number", "money", "time")), re.I)
 
 
-def asks_a_count(folded_question: str) -> bool:
-    """How many, how much, how long (not whether: "有没有超过3600家？")."""
-    types = question_types(folded_question)
-    return types["number"] and not types["yesno"]
-
-
 def search(
     retriever: Retriever, frame: QuestionFrame, text: str, top_k: int, mode: RetrievalMode,
 ) -> tuple[Query, list[Passage], list[Passage]]:
@@ -190,13 +184,6 @@ class AnswerEngine:
         unknown_year = any(y not in self.years for y in YEAR_MENTION.findall(query.folded))
         threshold = judgement.refuse_below if self.refuse_below is None else self.refuse_below
         refuse = not candidates or unknown_year or judgement.answerable < threshold
-        if not refuse and asks_a_count(query.folded):
-            # A question asking how many is not answered by sentences without a number it
-            # does not say itself: they are about its subject, not its figure ("今年工业投资目标
-            # 涨多少？" of "在数改智转、“工业上楼”、“两业”融合上下更大力气。").
-            asked = numbers(query.folded)
-            quoted = self.selection.select(judgement, query.folded)
-            refuse = not any(numbers(fold(sentence.text)) - asked for _, sentence in quoted)
         return Retrieval(text, query, passages, judgement, refuse)
 
     def answer(

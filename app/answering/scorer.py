@@ -131,8 +131,7 @@ def _content_chars(text: str) -> set[str]:
     return {ch for ch in text if HAN_CHAR.match(ch) and ch not in QUESTION_CHARS}
 
 
-def numbers(text: str) -> set[str]:
-    """The numbers in a (folded) text: digits, or Chinese numerals before a measure word."""
+def _numbers(text: str) -> set[str]:
     return set(NUMBER.findall(text))
 
 
@@ -210,7 +209,7 @@ class CandidateFeatures:
         names = self._names(sentence)
         times, q_enumerations = _asked_of(question)
         return {
-            "number": bool(numbers(sentence) - q_numbers),
+            "number": bool(_numbers(sentence) - q_numbers),
             "money": bool(MONEY.search(sentence)),
             "time": any(m.group() not in question for text in (sentence, headings) for m in times.finditer(text)),
             "person": any(n not in question for n in names["person"]),
@@ -255,7 +254,7 @@ class CandidateFeatures:
         q = query.folded
         q_plain = "".join(RUN.findall(q))
         qtypes = question_types(q)
-        q_numbers = numbers(q)
+        q_numbers = _numbers(q)
         q_bigrams = {b for b in _bigrams(q) if not set(b) <= QUESTION_CHARS}
         q_chars = _content_chars(q)
         # the names the question uses (places, people, organisations), to be found around the answer
