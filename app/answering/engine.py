@@ -96,8 +96,11 @@ class Retrieval:
     refuse: bool
 
 
-def corpus_topic_words(retriever: Retriever, profile: CorpusProfile, folded_corpus: str | None = None) -> TopicWords:
-    """What names a topic in this corpus (topic_words.py). `folded_corpus`: its documents' text, folded."""
+def corpus_topic_words(
+    retriever: Retriever, profile: CorpusProfile, folded_corpus: str | None = None,
+) -> TopicWords | None:
+    """What names a topic in this corpus (topic_words.py); None for a tokenizer that does not tag
+    words. `folded_corpus`: its documents' text, folded."""
     if folded_corpus is None:
         folded_corpus = fold("\n".join(d.text for d in retriever.corpus.documents.values()))
     return TopicWords.of(retriever.tokenizer, folded_corpus, map(fold, profile.own_words()))
@@ -166,7 +169,8 @@ class AnswerEngine:
         topic_words = corpus_topic_words(retriever, self.profile, self.folded_text)
         self.frame = question_frame(retriever, self.profile, topic_words)
         self.unmentioned = (
-            replace(topic_words, min_rarity=unmentioned_rarity).unmentioned if unmentioned_rarity is not None else None
+            replace(topic_words, min_rarity=unmentioned_rarity).unmentioned
+            if topic_words is not None and unmentioned_rarity is not None else None
         )
         self.style = AnswerStyle(
             titles={d.id: d.title for d in documents} if len(documents) > 1 else {},
@@ -304,8 +308,8 @@ class AnswerEngine:
             exact = re.compile(NOT_IN_A_NUMBER + re.escape(count))
             mentions = [(c, s, folded) for c, s, folded in self._folded_sentences if exact.search(folded)]
             if mentions and not any(LISTS.search(folded) for _, _, folded in mentions):
-                chunk, sentence, _ = mentions[0]
-                clause = next((c for c in CLAUSE.findall(sentence.text) if exact.search(fold(c))), count)
+                first = mentions[0][1].text
+                clause = next((c for c in CLAUSE.findall(first) if exact.search(fold(c))), count)
                 return clause.strip(), [(c, s) for c, s, _ in mentions]
         return None
 

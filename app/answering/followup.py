@@ -105,10 +105,16 @@ def said_before(question: str, history: list[Message]) -> str:
     if not MORE.search(fold(question)):
         return ""
     answers = [m.content for m in history if m.role == "assistant" and m.content.strip()]
-    return re.sub(r"\s+", "", fold(answers[-1])) if answers else ""
+    return _compact(answers[-1]) if answers else ""
 
 
 def is_said(sentence: str, said: str) -> bool:
     """Whether the whole (folded) sentence, without its closing mark, is in `said`."""
-    core = re.sub(r"\s+", "", fold(sentence)).rstrip("。！？!?；;.")
-    return bool(said and core and core in said)
+    if not said:  # most questions: no sentence to fold
+        return False
+    core = _compact(sentence).rstrip("。！？!?；;.")
+    return bool(core) and core in said
+
+
+def _compact(text: str) -> str:
+    return re.sub(r"\s+", "", fold(text))

@@ -180,6 +180,19 @@ def test_which_questions_ask_a_count(question, count):
     assert question_types(question)["number"] is count
 
 
+def test_a_tokenizer_without_tags_names_no_topic_words(town):
+    """Topic words need part-of-speech tags (JiebaTokenizer's); an engine over a tokenizer
+    without them answers all the same, naming no missing words."""
+    embedder = HashingEmbedder()
+    by_character = Retriever(
+        build_index([town], embedder), embedder, tokenizer=lambda text: [c for c in text if c.strip()]
+    )
+    engine = engine_of(by_character, refuse_below=0.0)
+    assert engine.unmentioned is None
+    answer = engine.answer("新修了多少公里公路？")
+    assert not answer.refused and "45公里" in answer.answer
+
+
 def test_cantonese_question_words_fold_to_mandarin():
     assert fold("边啲企业？") == "哪些企业?" and fold("系边几个") == "是哪几个"
 
