@@ -70,17 +70,23 @@ def retriever_for(
 
 def mrc_examples(
     retriever: Retriever, questions: Iterable[MrcQuestion], top_k: int, examples: Examples,
-    leave_own_out: bool = True, answerable: bool = True,
+    leave_own_out: bool = True, answerable: bool = True, dropped_scripts: frozenset[str] = frozenset(),
 ) -> None:
     """`answerable`: whether the questions' paragraphs are in the retriever's corpus.
     `leave_own_out` (training) adds two unanswerable versions of each question: the passages
     retrieved without its paragraph, and its own passages with the answer cut out of the
     sentence holding it (the sentence still speaks of the subject, but not of what is asked:
-    what a question about a detail the text leaves out meets)."""
+    what a question about a detail the text leaves out meets). For questions in
+    `dropped_scripts` (app.scorer.SCRIPTS), a third: its own passages without that sentence (the
+    paragraph's other sentences speak of the subject, none of what is asked)."""
     features = CandidateFeatures(retriever)
     searched = [(q, *_search(retriever, q.question, top_k + 1)) for q in questions]
     cut = {q.id: _without_answer(q, passages[:top_k]) for q, _, passages in searched} if leave_own_out else {}
     cut = {k: v for k, v in cut.items() if v}
+    dropped = {
+        q.id: d for q, _, passages in searched
+        if leave_own_out and script_of(q.question) in dropped_scripts and (d := _without_sentence(q, passages[:top_k]))
+    }
     cut_vectors = retriever.embedder.embed_passages([v[1] for v in cut.values()]) if cut else []
     cut_vector = dict(zip(cut, cut_vectors, strict=True))
     for q, query, passages in searched:
@@ -94,11 +100,17 @@ def mrc_examples(
             vectors = retriever.sentence_vectors(chunk).copy()
             vectors[index] = cut_vector[q.id]
             versions.append(("cut", own, False, (chunk.id, vectors)))
+        if q.id in dropped:
+            chunk, index = dropped[q.id]
+            own = [Passage(chunk, p.score, p.cosine, p.lexical) if p.chunk.id == chunk.id else p
+                   for p in passages[:top_k]]
+            vectors = np.delete(retriever.sentence_vectors(chunk), index, axis=0)  # the index's, by chunk id
+            versions.append(("dropped", own, False, (chunk.id, vectors)))
         for name, chosen, can_answer, replaced in versions:
             candidates = [c for c in features.candidates(chosen) if not _elsewhere(c, q)]
             if not candidates:
                 continue
-            labels = np.array([name != "cut" and _holds_gold(c, q) for c in candidates], dtype=np.float32)
+            labels = np.array([name == "own" and _holds_gold(c, q) for c in candidates], dtype=np.float32)
             sentence_vectors = (
                 (lambda c, r=replaced: r[1] if c.id == r[0] else retriever.sentence_vectors(c)) if replaced else None
             )
@@ -126,6 +138,19 @@ def _without_answer(q: MrcQuestion, passages: list[Passage]) -> tuple[Chunk, str
             sentences[index] = Span(span.start, span.end, cut)
             text = own.text.replace(span.text, cut, 1)
             return replace(own, text=text, sentences=tuple(sentences)), cut, index
+    return None
+
+
+def _without_sentence(q: MrcQuestion, passages: list[Passage]) -> tuple[Chunk, int] | None:
+    """The chunk holding q's answer without the sentence holding it, and that sentence's index;
+    None when the paragraph was not retrieved or that sentence is all of it."""
+    own = next((p.chunk for p in passages if p.chunk.doc == q.doc), None)
+    if own is None or len(own.sentences) < 2:
+        return None
+    for index, span in enumerate(own.sentences):
+        if span.start <= q.start < span.end:
+            sentences = own.sentences[:index] + own.sentences[index + 1 :]
+            return replace(own, text=own.text.replace(span.text, "", 1), sentences=sentences), index
     return None
 
 

@@ -87,3 +87,23 @@ def test_with_no_threshold_feasible_it_refuses_as_little_as_it_can():
     hopeless = dev_set([-4.0] * 10, [-5.0] * 10)  # every answerable question looks unanswerable
     refuse_below, _ = choose_thresholds({"hopeless": hopeless}, MODEL)
     assert refuse_below == 0.02
+
+
+def test_a_question_meets_its_paragraph_without_the_sentence_holding_its_answer():
+    from dataclasses import replace
+
+    from nanhai_qa.eval.mrc import MrcQuestion
+    from nanhai_qa.eval.scorer_data import _without_sentence
+    from nanhai_qa.index import Passage
+    from nanhai_qa.ingest import Chunk, Span
+
+    sentences = (Span(0, 3, "甲乙。"), Span(3, 6, "丙丁。"), Span(6, 9, "戊己。"))
+    chunk = Chunk(id="d:0", doc="d", kind="paragraph", heading_path=(), period="intro", start=0, end=9,
+                  text="甲乙。丙丁。戊己。", sentences=sentences)
+    question = MrcQuestion("q", "哪个？", ("丙丁",), "d", 3, 5)
+    dropped, index = _without_sentence(question, [Passage(chunk, 1.0, 0.9, 1.0)])
+    assert index == 1 and dropped.id == chunk.id and dropped.text == "甲乙。戊己。"
+    assert [s.text for s in dropped.sentences] == ["甲乙。", "戊己。"]
+    alone = replace(chunk, text="丙丁。", sentences=(Span(3, 6, "丙丁。"),))
+    assert _without_sentence(question, [Passage(alone, 1.0, 0.9, 1.0)]) is None  # nothing would be left
+    assert _without_sentence(question, []) is None  # its paragraph not retrieved
