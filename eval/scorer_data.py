@@ -123,35 +123,37 @@ def _search(retriever: Retriever, question: str, k: int) -> tuple[Query, list[Pa
     return query, retriever.search(query, k=k)
 
 
+def _answer_sentence(q: MrcQuestion, passages: list[Passage]) -> tuple[Chunk, int] | None:
+    """The retrieved chunk of q's paragraph and the index of the sentence holding its answer;
+    None when the paragraph was not retrieved."""
+    own = next((p.chunk for p in passages if p.chunk.doc == q.doc), None)
+    index = next((i for i, s in enumerate(own.sentences) if s.start <= q.start < s.end), None) if own else None
+    return None if index is None else (own, index)
+
+
 def _without_answer(q: MrcQuestion, passages: list[Passage]) -> tuple[Chunk, str, int] | None:
     """The chunk holding q's answer with the answer cut out of its sentence: (chunk, the cut
     sentence, its index); None when the paragraph was not retrieved or little would remain."""
-    own = next((p.chunk for p in passages if p.chunk.doc == q.doc), None)
-    if own is None:
+    if (found := _answer_sentence(q, passages)) is None:
         return None
-    for index, span in enumerate(own.sentences):
-        if span.start <= q.start < span.end:
-            cut = span.text[: q.start - span.start] + span.text[min(q.end, span.end) - span.start :]
-            if len(cut) < 8 or len(cut) < len(span.text) / 3:
-                return None
-            sentences = list(own.sentences)
-            sentences[index] = Span(span.start, span.end, cut)
-            text = own.text.replace(span.text, cut, 1)
-            return replace(own, text=text, sentences=tuple(sentences)), cut, index
-    return None
+    own, index = found
+    span = own.sentences[index]
+    cut = span.text[: q.start - span.start] + span.text[min(q.end, span.end) - span.start :]
+    if len(cut) < 8 or len(cut) < len(span.text) / 3:
+        return None
+    sentences = list(own.sentences)
+    sentences[index] = Span(span.start, span.end, cut)
+    return replace(own, text=own.text.replace(span.text, cut, 1), sentences=tuple(sentences)), cut, index
 
 
 def _without_sentence(q: MrcQuestion, passages: list[Passage]) -> tuple[Chunk, int] | None:
     """The chunk holding q's answer without the sentence holding it, and that sentence's index;
     None when the paragraph was not retrieved or that sentence is all of it."""
-    own = next((p.chunk for p in passages if p.chunk.doc == q.doc), None)
-    if own is None or len(own.sentences) < 2:
+    if (found := _answer_sentence(q, passages)) is None or len(found[0].sentences) < 2:
         return None
-    for index, span in enumerate(own.sentences):
-        if span.start <= q.start < span.end:
-            sentences = own.sentences[:index] + own.sentences[index + 1 :]
-            return replace(own, text=own.text.replace(span.text, "", 1), sentences=sentences), index
-    return None
+    own, index = found
+    sentences = own.sentences[:index] + own.sentences[index + 1 :]
+    return replace(own, text=own.text.replace(own.sentences[index].text, "", 1), sentences=sentences), index
 
 
 def article_split(item: dict, document: Document) -> str:
