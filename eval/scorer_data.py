@@ -95,15 +95,13 @@ def mrc_examples(
             versions.append(("without", [p for p in passages if p.chunk.doc != q.doc][:top_k], False, None))
         if q.id in cut:
             chunk, _, index = cut[q.id]
-            own = [Passage(chunk, p.score, p.cosine, p.lexical) if p.chunk.id == chunk.id else p
-                   for p in passages[:top_k]]
+            own = _with_chunk(passages[:top_k], chunk)
             vectors = retriever.sentence_vectors(chunk).copy()
             vectors[index] = cut_vector[q.id]
             versions.append(("cut", own, False, (chunk.id, vectors)))
         if q.id in dropped:
             chunk, index = dropped[q.id]
-            own = [Passage(chunk, p.score, p.cosine, p.lexical) if p.chunk.id == chunk.id else p
-                   for p in passages[:top_k]]
+            own = _with_chunk(passages[:top_k], chunk)
             vectors = np.delete(retriever.sentence_vectors(chunk), index, axis=0)  # the index's, by chunk id
             versions.append(("dropped", own, False, (chunk.id, vectors)))
         for name, chosen, can_answer, replaced in versions:
@@ -121,6 +119,11 @@ def mrc_examples(
 def _search(retriever: Retriever, question: str, k: int) -> tuple[Query, list[Passage]]:
     query = retriever.prepare(question)
     return query, retriever.search(query, k=k)
+
+
+def _with_chunk(passages: list[Passage], chunk: Chunk) -> list[Passage]:
+    """The passages with the one of `chunk`'s id holding `chunk` (an altered version of it) instead."""
+    return [Passage(chunk, p.score, p.cosine, p.lexical) if p.chunk.id == chunk.id else p for p in passages]
 
 
 def _answer_sentence(q: MrcQuestion, passages: list[Passage]) -> tuple[Chunk, int] | None:

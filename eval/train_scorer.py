@@ -49,7 +49,6 @@ SEED = 0
 # The article's labelled questions, pooled and split by paragraph (eval/scorer_data.py,
 # article_split), and eval/train.jsonl, for training only; eval/heldout.jsonl is never read here.
 ARTICLE_SETS = (EVAL_SET, DEV_SET)
-ARTICLE_TRAIN = TRAIN_SET
 TOP_K = 5
 MAX_CITED_CHARS = 130  # the selection's budget on dev (the target is 150 on test; keep a margin)
 MAX_FALSE_REFUSALS = 0.03  # in each dev set (the targets are per set)
@@ -111,7 +110,7 @@ def add_article_examples(cache_dir: Path, train: Examples, dev: Examples) -> Non
     items = [i for path in ARTICLE_SETS for i in load_items(path)]
     by_split = {s: [i for i in items if article_split(i, document) == s] for s in ("train", "dev")}
     mode = article.retrieval.mode
-    article_examples(retriever, frame, by_split["train"] + load_items(ARTICLE_TRAIN), TOP_K, mode, train)
+    article_examples(retriever, frame, by_split["train"] + load_items(TRAIN_SET), TOP_K, mode, train)
     article_examples(retriever, frame, by_split["dev"], TOP_K, mode, dev)
 
 
