@@ -335,7 +335,7 @@ class CandidateFeatures:
 BEST = (
     "cos_sentence", "cos_chunk", "cos_passage", "bm25", "words_in_sentence", "words_in_context", "words_focus",
     "bigrams_in_sentence", "bigrams_in_context", "chars_in_sentence", "chars_in_context", "longest_match",
-    "new_chars", "missing_rare", "names_found", "numbers_found", "focus_found",
+    "new_chars", "novelty", "missing_rare", "names_found", "numbers_found", "focus_found",
     "latent_cover", "latent_cover_context", "latent_cos",
     *(f"unfilled_{t}" for t in SLOTS),
 )
