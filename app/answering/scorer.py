@@ -331,7 +331,8 @@ class CandidateFeatures:
 # What the answerability model reads of a question's candidates: how well its best-ranked
 # sentence meets the question, how well its three best do on average (one sentence that
 # happens to share the question's words, among others that do not, is a near miss more often
-# than an answer), and whether any candidate holds what the question names or asks.
+# than an answer; and one that says little the question does not, its novelty, restates it
+# rather than answers), and whether any candidate holds what the question names or asks.
 BEST = (
     "cos_sentence", "cos_chunk", "cos_passage", "bm25", "words_in_sentence", "words_in_context", "words_focus",
     "bigrams_in_sentence", "bigrams_in_context", "chars_in_sentence", "chars_in_context", "longest_match",
