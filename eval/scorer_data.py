@@ -146,7 +146,8 @@ def _without_answer(q: MrcQuestion, passages: list[Passage]) -> tuple[Chunk, str
         return None
     sentences = list(own.sentences)
     sentences[index] = Span(span.start, span.end, cut)
-    return replace(own, text=own.text.replace(span.text, cut, 1), sentences=tuple(sentences)), cut, index
+    text = own.text[: span.start - own.start] + cut + own.text[span.end - own.start :]
+    return replace(own, text=text, sentences=tuple(sentences)), cut, index
 
 
 def _without_sentence(q: MrcQuestion, passages: list[Passage]) -> tuple[Chunk, int] | None:
@@ -155,8 +156,9 @@ def _without_sentence(q: MrcQuestion, passages: list[Passage]) -> tuple[Chunk, i
     if (found := _answer_sentence(q, passages)) is None or len(found[0].sentences) < 2:
         return None
     own, index = found
-    sentences = own.sentences[:index] + own.sentences[index + 1 :]
-    return replace(own, text=own.text.replace(own.sentences[index].text, "", 1), sentences=sentences), index
+    span = own.sentences[index]
+    text = own.text[: span.start - own.start] + own.text[span.end - own.start :]
+    return replace(own, text=text, sentences=own.sentences[:index] + own.sentences[index + 1 :]), index
 
 
 def article_split(item: dict, document: Document) -> str:

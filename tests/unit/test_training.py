@@ -107,3 +107,27 @@ def test_a_question_meets_its_paragraph_without_the_sentence_holding_its_answer(
     alone = replace(chunk, text="丙丁。", sentences=(Span(3, 6, "丙丁。"),))
     assert _without_sentence(question, [Passage(alone, 1.0, 0.9, 1.0)]) is None  # nothing would be left
     assert _without_sentence(question, []) is None  # its paragraph not retrieved
+
+
+def test_the_answer_is_taken_out_where_it_was_marked_not_where_its_text_first_occurs():
+    from nanhai_qa.eval.mrc import MrcQuestion
+    from nanhai_qa.eval.scorer_data import _without_answer, _without_sentence
+    from nanhai_qa.index import Passage
+    from nanhai_qa.ingest import Chunk, Span
+
+    # the same sentence twice in one paragraph (a chunk starting at 10 in its document); the
+    # answer is marked in the second
+    first, middle = "那次会议在北京召开了三天。", "后来又开了一次。"
+    text = first + middle + first
+    ends = [10 + len(first), 10 + len(first + middle), 10 + len(text)]
+    sentences = (Span(10, ends[0], first), Span(ends[0], ends[1], middle), Span(ends[1], ends[2], first))
+    chunk = Chunk(id="d:1", doc="d", kind="paragraph", heading_path=(), period="intro", start=10, end=ends[2],
+                  text=text, sentences=sentences)
+    start = ends[1] + first.index("北京")
+    question = MrcQuestion("q", "第二次会议在哪里召开？", ("北京",), "d", start, start + 2)
+    passages = [Passage(chunk, 1.0, 0.9, 1.0)]
+    dropped, index = _without_sentence(question, passages)
+    assert index == 2 and dropped.text == first + middle
+    cut, cut_sentence, index = _without_answer(question, passages)
+    assert index == 2 and cut_sentence == "那次会议在召开了三天。"
+    assert cut.text == first + middle + cut_sentence
