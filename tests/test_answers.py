@@ -255,3 +255,28 @@ def test_an_answer_names_the_question_words_the_article_never_uses(engine):
         assert not answered.unmentioned and "文章没有提到" not in answered.answer
     refused = _ask(engine, "南海现在房价多少钱一平？")  # kept for the staff desk, not named in the refusal
     assert refused.refused and refused.unmentioned == ["房价"] and "没有提到“" not in refused.answer
+
+
+@pytest.mark.parametrize(
+    ("message", "reply", "script"),
+    [
+        ("你好！", "small_talk_greeting", "zh-Hans"),
+        ("Hello, who are you?", "small_talk_greeting", "en"),
+        ("謝謝！", "small_talk_thanks", "zh-Hant"),
+    ],
+)
+def test_small_talk_gets_a_reply_not_quotes(engine, message, reply, script):
+    from nanhai_qa.app.prompts import prompt as wording
+
+    answer = engine.answer(message)
+    assert answer.error is None and not answer.refused and answer.citations == []
+    assert answer.answer.startswith(wording(reply, script).split("{")[0])
+    if reply == "small_talk_greeting":  # it says what can be asked: the profile's example questions
+        assert engine.profile.examples[0] in answer.answer
+
+
+def test_a_greeting_before_a_question_does_not_change_its_answer(engine):
+    plain = _ask(engine, "2022年南海新增了多少义务教育学位？")
+    greeted = _ask(engine, "你好，2022年南海新增了多少义务教育学位？")
+    assert "学位超2万个" in greeted.answer
+    assert [c.quote for c in greeted.citations] == [c.quote for c in plain.citations]

@@ -36,6 +36,7 @@ from .extractive import AnswerStyle, Draft, ExtractiveGenerator, SelectionPolicy
 from .followup import QuestionFrame, is_said, resolve_followup, said_before
 from .models import Answer, Message
 from .scorer import QUESTION_TYPES, AnswerScorer, CandidateFeatures, Judgement, load_scorer
+from .small_talk import SmallTalk, small_talk, without_small_talk
 from .topic_words import MIN_RARITY, TopicWords
 from .validate import clean_question
 
@@ -215,13 +216,16 @@ class AnswerEngine:
         if clean.error:
             return Answer(question=str(question or ""), answer=clean.error, refused=False, error=clean.error)
         script = clean.script
+        if talk := small_talk(clean.text):
+            return Answer(question=clean.text, answer=self._small_talk(talk, script), refused=False)
         style = replace(self.style, script=script)
         notices = list(clean.notices)
         if len(history) > 2 * self.max_history_turns:
             history = history[-2 * self.max_history_turns :]
             notices.append(render("notice_history_trimmed", script, turns=self.max_history_turns))
-        text = resolve_followup(clean.text, history, self.frame)
-        found = self.retrieve(text, mode, said_before(clean.text, history))
+        asked = without_small_talk(clean.text)
+        text = resolve_followup(asked, history, self.frame)
+        found = self.retrieve(text, mode, said_before(asked, history))
         base = Answer(
             question=clean.text, answer="", refused=False, retrieved=found.passages, notices=notices,
             query=found.text, answerable=found.judgement.answerable,
@@ -241,6 +245,13 @@ class AnswerEngine:
         if draft.first_token_ms is not None:
             base.first_token_ms = (generation_started - started) * 1000 + draft.first_token_ms
         return self._finish(base, draft, style)
+
+    def _small_talk(self, talk: SmallTalk, script: str) -> str:
+        """The reply to a greeting (what the assistant does, and up to three of the profile's
+        example questions) or to thanks."""
+        questions = [to_traditional(q) if script == TRADITIONAL else q for q in self.profile.examples[:3]]
+        examples = render("small_talk_examples", script, questions=quoted_list(questions, script)) if questions else ""
+        return render(talk.value, script, examples=examples).strip()
 
     def _finish(self, answer: Answer, draft: Draft, style: AnswerStyle) -> Answer:
         answer.verified = None if draft.verified is None else list(draft.verified)
