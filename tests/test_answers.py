@@ -280,3 +280,11 @@ def test_a_greeting_before_a_question_does_not_change_its_answer(engine):
     greeted = _ask(engine, "你好，2022年南海新增了多少义务教育学位？")
     assert "学位超2万个" in greeted.answer
     assert [c.quote for c in greeted.citations] == [c.quote for c in plain.citations]
+
+
+def test_a_follow_up_after_thanks_is_about_the_question_before(engine):
+    history = [("user", "2022年南海在教育上做了什么？"), ("assistant", "……"),
+               ("user", "谢谢！"), ("assistant", "不客气！")]
+    answer = _ask(engine, "那医疗呢？", history)
+    assert "医疗" in answer.query and "2022" in answer.query
+    assert "区人民医院新院全面开业" in answer.answer

@@ -36,7 +36,7 @@ from .extractive import AnswerStyle, Draft, ExtractiveGenerator, SelectionPolicy
 from .followup import QuestionFrame, is_said, resolve_followup, said_before
 from .models import Answer, Message
 from .scorer import QUESTION_TYPES, AnswerScorer, CandidateFeatures, Judgement, load_scorer
-from .small_talk import SmallTalk, small_talk, without_small_talk
+from .small_talk import SmallTalk, small_talk, without_small_talk, without_small_talk_turns
 from .topic_words import MIN_RARITY, TopicWords
 from .validate import clean_question
 
@@ -223,6 +223,7 @@ class AnswerEngine:
         if len(history) > 2 * self.max_history_turns:
             history = history[-2 * self.max_history_turns :]
             notices.append(render("notice_history_trimmed", script, turns=self.max_history_turns))
+        history = without_small_talk_turns(history)
         asked = without_small_talk(clean.text)
         text = resolve_followup(asked, history, self.frame)
         found = self.retrieve(text, mode, said_before(asked, history))

@@ -2,7 +2,7 @@
 
 import pytest
 
-from nanhai_qa.app.answering.small_talk import SmallTalk, small_talk, without_small_talk
+from nanhai_qa.app.answering.small_talk import SmallTalk, small_talk, without_small_talk, without_small_talk_turns
 
 
 @pytest.mark.parametrize(
@@ -57,3 +57,14 @@ def test_a_question_is_not_small_talk(message):
 )
 def test_small_talk_opening_a_question_is_left_out_of_what_is_searched(message, asked):
     assert without_small_talk(message) == asked
+
+
+def test_small_talk_turns_are_left_out_of_the_history():
+    from nanhai_qa.app.answering.models import Message
+
+    asked = [Message(role="user", content="2022年南海在教育上做了什么？"),
+             Message(role="assistant", content="新增学位…")]
+    thanked = [Message(role="user", content="谢谢！"), Message(role="assistant", content="不客气！")]
+    assert without_small_talk_turns(asked + thanked) == asked
+    assert without_small_talk_turns(thanked + asked) == asked
+    assert without_small_talk_turns(asked) == asked
