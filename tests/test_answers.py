@@ -253,6 +253,8 @@ def test_an_answer_names_the_question_words_the_article_never_uses(engine):
     for question in ("2022年新增了多少学位？", "今年南海看病方面有什么新动作？"):  # 看病: the profile's thesaurus
         answered = _ask(engine, question)
         assert not answered.unmentioned and "文章没有提到" not in answered.answer
+    byline = _ask(engine, "这篇文章是谁写的？")  # 篇文章 (jieba's cut) is the text itself, not a topic it leaves out
+    assert "黄婷" in byline.answer and not byline.unmentioned and "没有提到" not in byline.answer
     refused = _ask(engine, "南海现在房价多少钱一平？")  # kept for the staff desk, not named in the refusal
     assert refused.refused and refused.unmentioned == ["房价"] and "没有提到“" not in refused.answer
 

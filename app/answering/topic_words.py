@@ -24,6 +24,11 @@ TOPIC_TAGS = ("n", "vn", "j")
 # 价格) rather than name its topic, unless the corpus uses them. Chosen on the article's
 # training questions (README).
 MIN_RARITY = 10.0
+# Words for the text itself (这篇文章, 原文, 全文): what a question is asked of, never a topic the
+# corpus leaves out. jieba cuts "这篇文章" into 这 / 篇文章, and "文章没有提到“篇文章”" opened the
+# right answer to "这篇文章是谁写的？". They still name a topic for follow-ups (a question about
+# the article is not about the previous one's topic).
+SOURCE_WORDS = ("文章", "原文", "全文", "本文", "文档")
 
 
 @dataclass(frozen=True)
@@ -63,4 +68,6 @@ class TopicWords:
 
     def unmentioned(self, folded_question: str) -> list[str]:
         """The question's topic words that no document uses (and the profile does not give)."""
-        return [w for w in self(folded_question) if not self.used(w)]
+        return [
+            w for w in self(folded_question) if not self.used(w) and not any(s in w for s in SOURCE_WORDS)
+        ]

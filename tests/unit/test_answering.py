@@ -326,3 +326,7 @@ def test_unmentioned_words_are_rare_topic_words_the_corpus_never_uses():
     assert TopicWords(tagger, lambda w: math.inf, "").unmentioned("足球") == []  # a word no dictionary knows: a mis-cut
     assert TopicWords(tagger, rarities.get, "", min_rarity=12.0).unmentioned("足球 学位") == ["学位"]
     assert TopicWords.of(object(), "") is None  # a tokenizer without tags or rarity
+    # a word for the text itself is what the question is asked of, not a topic it leaves out
+    source = TopicWords(lambda text: [(w, "n") for w in text.split()], lambda w: 12.0, "")
+    assert source.unmentioned("这 篇文章 是 谁 写 的") == [] and source("这 篇文章") == ["篇文章"]
+    assert source.unmentioned("原文 足球") == ["足球"]
