@@ -36,10 +36,11 @@ PHRASES: dict[SmallTalk, tuple[str, ...]] = {
 }
 _KIND = {fold(p): kind for kind, phrases in PHRASES.items() for p in phrases}
 _ALTERNATIVES = "|".join(re.escape(p) for p in sorted(_KIND, key=len, reverse=True))
-# A phrase stands alone: followed by punctuation, a space, a particle, another phrase or the
-# end (so that "好的" is not read in "好的政策", nor "hi" in "history").
-_LEADING = re.compile(f"({_ALTERNATIVES})(?=[\\W_啊呀呢吧哦啦嘛喔噢哈]|$|{_ALTERNATIVES})")
-_FILLER = re.compile(r"([\W_]|[啊呀呢吧哦啦嘛喔噢哈])+")
+_FILLER_CHAR = r"[\W_啊呀呢吧哦啦嘛喔噢哈]"  # punctuation, a space or a particle
+# A phrase stands alone: followed by filler, another phrase or the end (so that "好的" is not
+# read in "好的政策", nor "hi" in "history").
+_LEADING = re.compile(f"({_ALTERNATIVES})(?={_FILLER_CHAR}|$|{_ALTERNATIVES})")
+_FILLER = re.compile(f"{_FILLER_CHAR}+")
 # What may follow the phrases opening a question for them to be left out: punctuation ("你好，
 # 请问…", "Hi, what…"), not a space ("help me find…" asks for help with something)
 _CLOSING = re.compile(r"[^\w\s]")
