@@ -290,3 +290,23 @@ def test_a_follow_up_after_thanks_is_about_the_question_before(engine):
     answer = _ask(engine, "那医疗呢？", history)
     assert "医疗" in answer.query and "2022" in answer.query
     assert "区人民医院新院全面开业" in answer.answer
+
+
+@pytest.mark.parametrize(
+    ("question", "script"),
+    [("这篇文章讲了什么？", "zh-Hans"), ("這篇文章講咩？", "zh-Hant"), ("What is this article about?", "en")],
+)
+def test_a_question_about_the_whole_article_gets_its_opening_and_each_parts_first_sentence(engine, question, script):
+    answer = _ask(engine, question)
+    assert not answer.refused and answer.answer.startswith(prompt("overview", script))
+    assert [c.period for c in answer.citations] == ["intro", "2022 review", "2023 plan"]
+    # the opening sentence (not the byline), then each part's introduction (not its slogan)
+    openings = ("12月28日，南海区第十四届党代会", "聚焦聚力现代化活力新南海建设", "全面落实“1114”工作体系")
+    assert [c.quote[: len(o)] for c, o in zip(answer.citations, openings, strict=True)] == list(openings)
+
+
+def test_a_follow_up_after_the_overview_is_read_on_its_own(engine):
+    overview = _ask(engine, "这篇文章讲了什么？")
+    answer = _ask(engine, "那2023年呢？", [("user", "这篇文章讲了什么？"), ("assistant", overview.answer)])
+    assert answer.query == "那2023年呢？"  # not the overview question again
+    assert not answer.refused and {c.period for c in answer.citations} == {"2023 plan"}

@@ -11,8 +11,9 @@ from pathlib import Path
 import pytest
 
 from nanhai_qa.app.answering.engine import build_engine
+from nanhai_qa.app.answering.overview import MAX_DOCUMENTS
 from nanhai_qa.app.cli import main as cli_main
-from nanhai_qa.app.prompts import ENGLISH, TRADITIONAL, prompt
+from nanhai_qa.app.prompts import ENGLISH, TRADITIONAL, prompt, render
 from nanhai_qa.app.settings import Settings
 from nanhai_qa.ingest import ExtractionCache, IngestError, read_document, read_documents
 from nanhai_qa.ingest.formats import READERS, UnreadableFile, read_html
@@ -240,6 +241,19 @@ def test_wording_follows_the_askers_script(engine):
     quoted = engine.answer("九江的游泳館有幾條泳道？")
     assert not quoted.refused and "泳道" in quoted.citations[0].quote  # quotes stay as the source wrote them
     assert "（《南海文体场馆简介》）" in quoted.answer.translate(str.maketrans("體館", "体馆"))
+
+
+def test_a_question_about_the_documents_as_a_whole_gets_how_each_opens(engine):
+    documents = engine.retriever.corpus.documents
+    answer = engine.answer("这些文档讲了什么？")
+    shown = min(len(documents), MAX_DOCUMENTS)
+    wording = "overview_documents" if shown == len(documents) else "overview_some_documents"
+    assert not answer.refused and answer.answer.startswith(render(wording, count=len(documents), shown=shown))
+    assert len({c.doc for c in answer.citations}) == len(answer.citations) == shown
+    for citation in answer.citations:
+        document = documents[citation.doc]
+        assert document.text[citation.start : citation.end] == citation.quote
+        assert f"《{document.title}》" in answer.answer
 
 
 def test_index_command_names_documents_and_skipped_files(folder, engine, cache_dir, capsys):

@@ -33,10 +33,11 @@ from nanhai_qa.ingest import Chunk, ExtractionCache, Skipped, Span, read_documen
 from nanhai_qa.ingest.patterns import YEAR
 
 from .extractive import AnswerStyle, Draft, ExtractiveGenerator, SelectionPolicy, compose
-from .followup import QuestionFrame, is_said, resolve_followup, said_before
+from .followup import QuestionFrame, is_said, resolve_followup, said_before, without_exchanges
 from .models import Answer, Message
+from .overview import asks_overview, openings, outline
 from .scorer import QUESTION_TYPES, AnswerScorer, CandidateFeatures, Judgement, load_scorer
-from .small_talk import SmallTalk, small_talk, without_small_talk, without_small_talk_turns
+from .small_talk import SmallTalk, small_talk, without_small_talk
 from .topic_words import MIN_RARITY, TopicWords
 from .validate import clean_question
 
@@ -223,8 +224,11 @@ class AnswerEngine:
         if len(history) > 2 * self.max_history_turns:
             history = history[-2 * self.max_history_turns :]
             notices.append(render("notice_history_trimmed", script, turns=self.max_history_turns))
-        history = without_small_talk_turns(history)
+        history = without_exchanges(history, asked_aside)
         asked = without_small_talk(clean.text)
+        if asks_overview(asked):
+            return self._overview(Answer(question=clean.text, answer="", refused=False, notices=notices, query=asked),
+                                  style)
         text = resolve_followup(asked, history, self.frame)
         found = self.retrieve(text, mode, said_before(asked, history))
         base = Answer(
@@ -253,6 +257,18 @@ class AnswerEngine:
         questions = [to_traditional(q) if script == TRADITIONAL else q for q in self.profile.examples[:3]]
         examples = render("small_talk_examples", script, questions=quoted_list(questions, script)) if questions else ""
         return render(talk.value, script, examples=examples).strip()
+
+    def _overview(self, answer: Answer, style: AnswerStyle) -> Answer:
+        """The gist of the document (overview.py): its opening and each part's first sentence;
+        with several documents, how each opens."""
+        documents = list(self.retriever.corpus.documents.values())
+        if len(documents) == 1:
+            quotes, lead = outline(documents[0]), render("overview", style.script)
+        else:
+            quotes = openings(documents)
+            wording = "overview_documents" if len(quotes) == len(documents) else "overview_some_documents"
+            lead = render(wording, style.script, count=len(documents), shown=len(quotes))
+        return self._finish(answer, compose(quotes, lead, style), style)
 
     def _finish(self, answer: Answer, draft: Draft, style: AnswerStyle) -> Answer:
         answer.verified = None if draft.verified is None else list(draft.verified)
@@ -324,6 +340,12 @@ class AnswerEngine:
                 clause = next((c for c in CLAUSE.findall(first) if exact.search(fold(c))), count)
                 return clause.strip(), [(c, s) for c, s, _ in mentions]
         return None
+
+
+def asked_aside(message: str) -> bool:
+    """Whether a user's message names no topic a follow-up could go on with: small talk, or a
+    request for the document's overview ("那明年呢？" after it is read alone)."""
+    return small_talk(message) is not None or asks_overview(message)
 
 
 def quoted_list(items: list[str], script: str) -> str:

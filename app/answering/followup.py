@@ -24,6 +24,23 @@ FRAME_WORDS = (
 )
 
 
+def without_exchanges(history: list[Message], aside: Callable[[str], bool]) -> list[Message]:
+    """`history` without the exchanges (a user's message and the reply to it) whose message is
+    `aside`: not about a topic a follow-up could go on with (small talk, a request for the
+    document's overview). "那医疗呢？" after "谢谢" is about the question before it."""
+    kept, reply_to_skip = [], False
+    for message in history:
+        if message.role == "user":
+            reply_to_skip = aside(message.content)
+            if reply_to_skip:
+                continue
+        elif reply_to_skip:
+            reply_to_skip = False
+            continue
+        kept.append(message)
+    return kept
+
+
 def _alternatives(words: list[str]) -> str:
     return "|".join(re.escape(fold(w)) for w in sorted(words, key=len, reverse=True))
 

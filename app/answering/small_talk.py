@@ -3,7 +3,8 @@ only of them gets a short reply saying what the assistant does (with the profile
 questions), not quotes chosen for its words: "你好" found "顺利实现“五个不发生”目标。" at
 P(answerable) 0.85. Such a phrase opening a question ("你好，今年有什么计划？") is left out of
 what is searched, so that the question's own words decide; and small-talk turns are left out of
-the history a follow-up is read with ("谢谢" between a question and "那医疗呢？")."""
+the history a follow-up is read with ("谢谢" between a question and "那医疗呢？";
+followup.without_exchanges)."""
 
 from __future__ import annotations
 
@@ -11,8 +12,6 @@ import re
 from enum import Enum
 
 from nanhai_qa.index import fold
-
-from .models import Message
 
 
 class SmallTalk(Enum):
@@ -79,18 +78,3 @@ def without_small_talk(text: str) -> str:
     cut = next((i for i in range(end, min(len(text), end + 8) + 1) if fold(text[:i]) == folded[:end]), None)
     return text if cut is None else text[cut:]
 
-
-def without_small_talk_turns(history: list[Message]) -> list[Message]:
-    """`history` without its small-talk exchanges (a user's small talk and the reply to it): a
-    follow-up after "谢谢" is about the question before it."""
-    kept, reply_to_skip = [], False
-    for message in history:
-        if message.role == "user":
-            reply_to_skip = small_talk(message.content) is not None
-            if reply_to_skip:
-                continue
-        elif reply_to_skip:
-            reply_to_skip = False
-            continue
-        kept.append(message)
-    return kept

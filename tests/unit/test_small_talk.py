@@ -2,7 +2,9 @@
 
 import pytest
 
-from nanhai_qa.app.answering.small_talk import SmallTalk, small_talk, without_small_talk, without_small_talk_turns
+from nanhai_qa.app.answering.engine import asked_aside
+from nanhai_qa.app.answering.followup import without_exchanges
+from nanhai_qa.app.answering.small_talk import SmallTalk, small_talk, without_small_talk
 
 
 @pytest.mark.parametrize(
@@ -59,12 +61,14 @@ def test_small_talk_opening_a_question_is_left_out_of_what_is_searched(message, 
     assert without_small_talk(message) == asked
 
 
-def test_small_talk_turns_are_left_out_of_the_history():
+def test_small_talk_and_overview_turns_are_left_out_of_the_history():
     from nanhai_qa.app.answering.models import Message
 
     asked = [Message(role="user", content="2022年南海在教育上做了什么？"),
              Message(role="assistant", content="新增学位…")]
     thanked = [Message(role="user", content="谢谢！"), Message(role="assistant", content="不客气！")]
-    assert without_small_talk_turns(asked + thanked) == asked
-    assert without_small_talk_turns(thanked + asked) == asked
-    assert without_small_talk_turns(asked) == asked
+    overview = [Message(role="user", content="这篇文章讲了什么？"), Message(role="assistant", content="大意…")]
+    assert without_exchanges(asked + thanked, asked_aside) == asked
+    assert without_exchanges(thanked + asked, asked_aside) == asked
+    assert without_exchanges(asked + overview, asked_aside) == asked
+    assert without_exchanges(asked, asked_aside) == asked

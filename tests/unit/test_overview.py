@@ -1,0 +1,94 @@
+"""Questions about a document as a whole, and its outline, on hand-made messages and documents (no model)."""
+
+import pytest
+
+from nanhai_qa.app.answering.overview import MAX_DOCUMENTS, asks_overview, openings, outline
+from nanhai_qa.ingest import Chunk, Document, Span
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        "这篇文章讲了什么？",
+        "这份报告主要说了啥",
+        "文章的主要内容是什么？",
+        "總結一下",  # Traditional
+        "呢篇文講咩？",  # Cantonese
+        "请帮我总结一下这篇文章",
+        "帮我划重点！",
+        "文章分为几个部分？",
+        "What is this article about?",
+        "Summarize the document, please.",
+        "Give me a summary",
+        "What are these documents about?",
+        "这些文档讲了什么？",
+    ],
+)
+def test_a_question_about_the_whole_text_asks_for_an_overview(message):
+    assert asks_overview(message)
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        "这篇文章是谁写的？",  # a fact about the text: the scorer finds the byline
+        "文章讲了哪些医疗措施？",  # a topic: the scorer decides
+        "帮我写一份年终工作总结",
+        "今年重点领域改革要推进哪些方面？",
+        "那今年改革的重点放在哪里？",
+        "What is the summary of the 2023 plan for hospitals?",
+        "总结一下2022年的教育成绩",
+        "介绍一下",  # after an answer: asks for more of it
+        "说说",
+    ],
+)
+def test_a_question_about_something_in_the_text_does_not(message):
+    assert not asks_overview(message)
+
+
+def _chunk(n: int, text: str, start: int, heading_path: tuple[str, ...] = (), kind: str = "paragraph",
+           doc: str = "d") -> Chunk:
+    sentences = []
+    at = start
+    for piece in text.split("。"):
+        if piece:
+            sentences.append(Span(at, at + len(piece) + 1, piece + "。"))
+            at += len(piece) + 1
+    return Chunk(f"{doc}-{n}", doc, kind, heading_path, "intro", start, start + len(text), text, tuple(sentences))
+
+
+def _document(chunks: list[Chunk], doc: str = "d") -> Document:
+    return Document(doc, f"《{doc}》", f"{doc}.txt", "", tuple(chunks))
+
+
+def test_the_outline_is_the_opening_and_each_parts_own_first_sentence():
+    document = _document([
+        _chunk(0, "作者某某。", 0, kind="byline"),
+        _chunk(1, "本文讲两件事。第二句。", 10),
+        _chunk(2, "第一部分的引言。还有一句。", 30, ("一、甲",)),
+        _chunk(3, "甲的细节。", 50, ("一、甲", "（一）子")),
+        _chunk(4, "乙的第一条。", 60, ("二、乙", "（一）子"), kind="bullet"),  # no introduction of its own
+        _chunk(5, "乙的引言。", 70, ("二、乙",)),
+    ])
+    assert [s.text for _, s in outline(document)] == ["本文讲两件事。", "第一部分的引言。", "乙的引言。"]
+
+
+def test_an_outline_never_opens_with_a_byline_and_a_part_without_running_text_gives_its_first_item():
+    document = _document([
+        _chunk(0, "作者某某。", 0, kind="byline"),
+        _chunk(1, "第一条。", 10, ("一、甲",), kind="bullet"),
+    ])
+    assert [s.text for _, s in outline(document)] == ["第一条。"]
+
+
+def test_a_document_without_headings_is_outlined_by_its_opening_sentence():
+    document = _document([_chunk(0, "开头一句。后面一句。", 0), _chunk(1, "另一段。", 20)])
+    assert [s.text for _, s in outline(document)] == ["开头一句。"]
+
+
+def test_several_documents_each_give_their_opening_sentence_up_to_a_limit():
+    documents = [_document([_chunk(0, f"文档{i}的开头。其余。", 0, doc=f"d{i}")], f"d{i}")
+                 for i in range(MAX_DOCUMENTS + 2)]
+    quoted = openings(documents)
+    assert [s.text for _, s in quoted] == [f"文档{i}的开头。" for i in range(MAX_DOCUMENTS)]
+    assert [c.doc for c, _ in quoted] == [f"d{i}" for i in range(MAX_DOCUMENTS)]
