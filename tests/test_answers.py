@@ -4,7 +4,7 @@ exact citations, bad input."""
 import pytest
 
 from nanhai_qa.app.answering.models import Message
-from nanhai_qa.app.prompts import prompt
+from nanhai_qa.app.prompts import prompt, render
 
 
 def _check_citations(engine, answer):
@@ -310,3 +310,23 @@ def test_a_follow_up_after_the_overview_is_read_on_its_own(engine):
     answer = _ask(engine, "那2023年呢？", [("user", "这篇文章讲了什么？"), ("assistant", overview.answer)])
     assert answer.query == "那2023年呢？"  # not the overview question again
     assert not answer.refused and {c.period for c in answer.citations} == {"2023 plan"}
+
+
+@pytest.mark.parametrize(
+    ("question", "period"), [("今年南海有什么计划？", "2023 plan"), ("去年南海做了哪些大事？", "2022 review")]
+)
+def test_a_question_about_a_years_part_as_a_whole_gets_its_opening_and_each_sections_first_sentence(
+    engine, question, period,
+):
+    answer = _ask(engine, question)
+    assert not answer.refused and answer.answer.startswith(render("part_overview", year=period[:4]))
+    assert {c.period for c in answer.citations} == {period}
+    chunks = engine.retriever.corpus.chunks
+    sections = {c.heading_path[1] for c in chunks if c.period == period and len(c.heading_path) > 1}
+    assert len(answer.citations) == 1 + len(sections)  # the part's opening, then one sentence per section
+
+
+def test_a_follow_up_asking_another_years_part_gets_that_part(engine):
+    first = _ask(engine, "今年南海有什么计划？")
+    answer = _ask(engine, "那去年呢？", [("user", "今年南海有什么计划？"), ("assistant", first.answer)])
+    assert {c.period for c in answer.citations} == {"2022 review"} and len(answer.citations) > 2

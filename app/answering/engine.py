@@ -35,7 +35,7 @@ from nanhai_qa.ingest.patterns import YEAR
 from .extractive import AnswerStyle, Draft, ExtractiveGenerator, SelectionPolicy, compose
 from .followup import QuestionFrame, is_said, resolve_followup, said_before, without_exchanges
 from .models import Answer, Message
-from .overview import asks_overview, openings, outline
+from .overview import MAX_DOCUMENTS, asks_about_part, asks_overview, openings, outline, part_outline
 from .scorer import QUESTION_TYPES, AnswerScorer, CandidateFeatures, Judgement, load_scorer
 from .small_talk import SmallTalk, small_talk, without_small_talk
 from .topic_words import MIN_RARITY, TopicWords
@@ -230,6 +230,12 @@ class AnswerEngine:
             return self._overview(Answer(question=clean.text, answer="", refused=False, notices=notices, query=asked),
                                   style)
         text = resolve_followup(asked, history, self.frame)
+        if year := asks_about_part(text, self.frame):
+            documents = [d for d in self.retriever.corpus.documents.values() if d.id in style.dated]
+            if quotes := [q for d in documents[:MAX_DOCUMENTS] for q in part_outline(d, year)]:
+                lead = render("part_overview", script, year=year)
+                answer = Answer(question=clean.text, answer="", refused=False, notices=notices, query=asked)
+                return self._finish(answer, compose(quotes, lead, style), style)
         found = self.retrieve(text, mode, said_before(asked, history))
         base = Answer(
             question=clean.text, answer="", refused=False, retrieved=found.passages, notices=notices,

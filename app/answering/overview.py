@@ -2,7 +2,9 @@
 about?") ask for its gist, which no single sentence scored against the question's words gives:
 they found "探索推广股份分红积分制。" and the byline. They are answered with the document's
 opening sentence and the first sentence of each top-level part's own introduction, cited like
-any quote; with several documents, each one's opening sentence under its title."""
+any quote; with several documents, each one's opening sentence under its title. A question about
+one year's part as a whole ("今年有什么计划？", which found only the one plan whose sentence says
+计划) gets that part's opening sentence and the first sentence of each of its sections."""
 
 from __future__ import annotations
 
@@ -11,6 +13,9 @@ from collections.abc import Iterable
 
 from nanhai_qa.index import fold
 from nanhai_qa.ingest import Chunk, Document, Span
+
+from .followup import QuestionFrame
+from .scorer import question_types
 
 # Matched on the whole message, folded (Simplified, Cantonese words as Mandarin, lower case), so
 # "这篇文章是谁写的？" or "文章讲了哪些医疗措施？" are not overview questions.
@@ -43,11 +48,31 @@ OVERVIEW_QUESTION = re.compile(
 )
 # Documents whose opening sentences an answer gives, when the corpus has several.
 MAX_DOCUMENTS = 6
+# What a question about a year's part as a whole may say besides its frame (the year, the
+# setting's names, question words: QuestionFrame.topic): general words for what a part holds
+# (计划, 成绩, 重点工作, 大事) and function characters. Anything left names something in it.
+PART_WORDS = re.compile(
+    r"工作|成绩|成就|亮点|重点|任务|举措|措施|安排|目标|进展|变化|事情|大事|动作|部署|计划|打算|事|"
+    r"准备|取得|开展|进行|推进|一些|[有要会将都主新想干啥哪几个项些得]"
+)
+# Asking a number, a date, a person, a place, a reason or whether asks a fact, not the gist.
+FACT_TYPES = ("number", "money", "time", "person", "place", "reason", "yesno")
 
 
 def asks_overview(text: str) -> bool:
     """Whether the whole message asks what the document is about, or for a summary of it."""
     return OVERVIEW_QUESTION.fullmatch(fold(text).strip()) is not None
+
+
+def asks_about_part(question: str, frame: QuestionFrame) -> str | None:
+    """The year whose part the question asks about as a whole ("今年南海有什么计划？", "去年做了
+    哪些大事？"), or None: for a question naming no year, one with words of its own ("今年医院
+    有什么计划？", "顺德今年有什么重点工作？") or one asking a fact."""
+    year = frame.year_of(question)
+    folded = fold(question)
+    if year is None or any(question_types(folded)[t] for t in FACT_TYPES):
+        return None
+    return None if PART_WORDS.sub("", frame.topic(folded)) else year
 
 
 def _first_sentence(chunks: Iterable[Chunk], running_text_only: bool = False) -> tuple[Chunk, Span] | None:
@@ -74,6 +99,19 @@ def outline(document: Document) -> list[tuple[Chunk, Span]]:
     if not quotes:
         quotes = [q for q in [_first_sentence(document.chunks)] if q is not None]
     return sorted(dict.fromkeys(quotes), key=lambda q: q[1].start)
+
+
+def part_outline(document: Document, year: str) -> list[tuple[Chunk, Span]]:
+    """The opening sentence of the document's part(s) for `year` and the first sentence of each
+    of their sections, in reading order."""
+    chunks = [c for c in document.chunks if c.heading_path and c.period.split()[:1] == [year]]
+    quotes: list[tuple[Chunk, Span] | None] = []
+    for part in dict.fromkeys(c.heading_path[0] for c in chunks):
+        in_part = [c for c in chunks if c.heading_path[0] == part]
+        quotes.append(_first_sentence((c for c in in_part if len(c.heading_path) == 1), running_text_only=True))
+        for section in dict.fromkeys(c.heading_path[1] for c in in_part if len(c.heading_path) > 1):
+            quotes.append(_first_sentence(c for c in in_part if c.heading_path[1:2] == (section,)))
+    return [q for q in quotes if q is not None]
 
 
 def openings(documents: list[Document]) -> list[tuple[Chunk, Span]]:

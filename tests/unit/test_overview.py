@@ -2,8 +2,21 @@
 
 import pytest
 
-from nanhai_qa.app.answering.overview import MAX_DOCUMENTS, asks_overview, openings, outline
+from nanhai_qa.app.answering.followup import QuestionFrame
+from nanhai_qa.app.answering.overview import (
+    MAX_DOCUMENTS,
+    asks_about_part,
+    asks_overview,
+    openings,
+    outline,
+    part_outline,
+)
+from nanhai_qa.app.profile import CorpusProfile
 from nanhai_qa.ingest import Chunk, Document, Span
+
+FRAME = QuestionFrame(
+    CorpusProfile(relative_years={"2022": ["去年"], "2023": ["今年"]}, setting_words=["南海"]), {"2022", "2023"}
+)
 
 
 @pytest.mark.parametrize(
@@ -46,15 +59,33 @@ def test_a_question_about_something_in_the_text_does_not(message):
     assert not asks_overview(message)
 
 
+@pytest.mark.parametrize(
+    ("question", "year"),
+    [
+        ("今年南海有什么计划？", "2023"),
+        ("去年南海做了哪些大事？", "2022"),
+        ("2023年的主要工作有哪些？", "2023"),
+        ("今年醫院有什麼計劃？", None),  # a topic of its own: the scorer decides
+        ("顺德今年有什么重点工作？", None),  # a name of its own
+        ("今年有什么展会？", None),  # a word of its own, though 会 alone is a function word
+        ("今年的目标是多少？", None),  # asks a number
+        ("南海有什么计划？", None),  # no year
+        ("2019年有什么计划？", None),  # not one of the corpus's years
+    ],
+)
+def test_a_question_about_a_years_part_as_a_whole_is_told_apart(question, year):
+    assert asks_about_part(question, FRAME) == year
+
+
 def _chunk(n: int, text: str, start: int, heading_path: tuple[str, ...] = (), kind: str = "paragraph",
-           doc: str = "d") -> Chunk:
+           doc: str = "d", period: str = "intro") -> Chunk:
     sentences = []
     at = start
     for piece in text.split("。"):
         if piece:
             sentences.append(Span(at, at + len(piece) + 1, piece + "。"))
             at += len(piece) + 1
-    return Chunk(f"{doc}-{n}", doc, kind, heading_path, "intro", start, start + len(text), text, tuple(sentences))
+    return Chunk(f"{doc}-{n}", doc, kind, heading_path, period, start, start + len(text), text, tuple(sentences))
 
 
 def _document(chunks: list[Chunk], doc: str = "d") -> Document:
@@ -92,3 +123,19 @@ def test_several_documents_each_give_their_opening_sentence_up_to_a_limit():
     quoted = openings(documents)
     assert [s.text for _, s in quoted] == [f"文档{i}的开头。" for i in range(MAX_DOCUMENTS)]
     assert [c.doc for c, _ in quoted] == [f"d{i}" for i in range(MAX_DOCUMENTS)]
+
+
+def test_a_years_part_is_outlined_by_its_opening_and_each_sections_first_sentence():
+    plan = "2023 plan"
+    document = _document([
+        _chunk(0, "开头。", 0),
+        _chunk(1, "去年的引言。", 5, ("回顾2022年",), period="2022 review"),
+        _chunk(2, "口号", 12, ("奋进2023年",), kind="slogan", period=plan),
+        _chunk(3, "今年的引言。还有。", 15, ("奋进2023年",), period=plan),
+        _chunk(4, "一的第一条。", 25, ("奋进2023年", "(一) 甲", "1 子"), kind="bullet", period=plan),
+        _chunk(5, "一的第二条。", 32, ("奋进2023年", "(一) 甲", "2 丑"), kind="bullet", period=plan),
+        _chunk(6, "二的第一条。", 40, ("奋进2023年", "(二) 乙"), kind="bullet", period=plan),
+    ])
+    assert [s.text for _, s in part_outline(document, "2023")] == ["今年的引言。", "一的第一条。", "二的第一条。"]
+    assert [s.text for _, s in part_outline(document, "2022")] == ["去年的引言。"]
+    assert part_outline(document, "2021") == []
