@@ -226,16 +226,13 @@ class AnswerEngine:
             notices.append(render("notice_history_trimmed", script, turns=self.max_history_turns))
         history = without_exchanges(history, asked_aside)
         asked = without_small_talk(clean.text)
-        if asks_overview(asked):
-            return self._overview(Answer(question=clean.text, answer="", refused=False, notices=notices, query=asked),
-                                  style)
         text = resolve_followup(asked, history, self.frame)
-        if year := asks_about_part(text, self.frame):
-            documents = [d for d in self.retriever.corpus.documents.values() if d.id in style.dated]
-            if quotes := [q for d in documents[:MAX_DOCUMENTS] for q in part_outline(d, year)]:
-                lead = render("part_overview", script, year=year)
-                answer = Answer(question=clean.text, answer="", refused=False, notices=notices, query=asked)
-                return self._finish(answer, compose(quotes, lead, style), style)
+        # a question about a document, or one year's part of it, as a whole gets its outline (overview.py)
+        gist = Answer(question=clean.text, answer="", refused=False, notices=notices, query=text)
+        if asks_overview(asked):
+            return self._overview(gist, style)
+        if (year := asks_about_part(text, self.frame)) and (part := self._part_overview(gist, year, style)):
+            return part
         found = self.retrieve(text, mode, said_before(asked, history))
         base = Answer(
             question=clean.text, answer="", refused=False, retrieved=found.passages, notices=notices,
@@ -275,6 +272,15 @@ class AnswerEngine:
             wording = "overview_documents" if len(quotes) == len(documents) else "overview_some_documents"
             lead = render(wording, style.script, count=len(documents), shown=len(quotes))
         return self._finish(answer, compose(quotes, lead, style), style)
+
+    def _part_overview(self, answer: Answer, year: str, style: AnswerStyle) -> Answer | None:
+        """The gist of the dated documents' part for `year`: its opening and each section's
+        first sentence; None when no document has such a part."""
+        documents = [d for d in self.retriever.corpus.documents.values() if d.id in style.dated]
+        quotes = [q for d in documents[:MAX_DOCUMENTS] for q in part_outline(d, year)]
+        if not quotes:
+            return None
+        return self._finish(answer, compose(quotes, render("part_overview", style.script, year=year), style), style)
 
     def _finish(self, answer: Answer, draft: Draft, style: AnswerStyle) -> Answer:
         answer.verified = None if draft.verified is None else list(draft.verified)

@@ -65,7 +65,7 @@ def asks_overview(text: str) -> bool:
 
 
 def asks_about_part(question: str, frame: QuestionFrame) -> str | None:
-    """The year whose part the question asks about as a whole ("今年南海有什么计划？", "去年做了
+    """The year whose part the question asks about as a whole ("今年有什么计划？", "去年做了
     哪些大事？"), or None: for a question naming no year, one with words of its own ("今年医院
     有什么计划？", "顺德今年有什么重点工作？") or one asking a fact."""
     year = frame.year_of(question)
