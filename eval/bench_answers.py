@@ -5,8 +5,8 @@ tuned on. Prints figures; asserts nothing.
   and of DRCD (Traditional), each as its own corpus of paragraphs; the questions of the
   left-out quarter of its paragraphs are the unanswerable ones (eval/mrc.py).
 - The article: eval/heldout.jsonl (written before any result was seen; never trained or tuned
-  on) and eval/heldout2.jsonl (written much later the same way, by an author who read only the
-  article and the data contract), the test part of the article's labelled questions (split by
+  on), eval/heldout2.jsonl and eval/heldout3.jsonl (written much later the same way, each by an
+  author who read only the article and the data contract), the test part of the article's labelled questions (split by
   paragraph), and the whole of eval/questions.jsonl, part of which was trained on (shown for
   comparison only); eval/followups.jsonl, follow-ups written blind (its test part, split by
   paragraph as the labelled questions: the train and dev parts chose how follow-ups are read);
@@ -38,7 +38,7 @@ from .metrics import figures, load_items, normalise, percentile
 from .mrc import DATASETS, MrcQuestion, corpus, english_questions, in_english
 from .runner import run
 from .scorer_data import article_split, retriever_for
-from .sets import EVAL_SET, FOLLOWUPS, HELDOUT, HELDOUT_SECOND, UNCOVERED_TOPICS
+from .sets import EVAL_SET, FOLLOWUPS, HELDOUT, HELDOUT_SECOND, HELDOUT_THIRD, UNCOVERED_TOPICS
 from .train_scorer import ARTICLE_SETS
 
 COLD_START = (
@@ -195,6 +195,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.split == "test":
         rows.append(article_row(engine, "article: held-out", load_items(HELDOUT), progress))
         rows.append(article_row(engine, "article: second held-out set", load_items(HELDOUT_SECOND), progress))
+        rows.append(article_row(engine, "article: third held-out set", load_items(HELDOUT_THIRD), progress))
     rows.append(article_row(engine, f"article: {args.split} part of the labelled questions",
                             [i for i in pooled if article_split(i, document) == args.split], progress))
     rows.append(article_row(engine, "article: eval/questions.jsonl (part trained on)", load_items(EVAL_SET), progress))

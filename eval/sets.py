@@ -14,6 +14,7 @@ TRAIN_SET = EVAL_DIR / "train.jsonl"
 # Written from the article alone: reported, never trained or tuned on
 HELDOUT = EVAL_DIR / "heldout.jsonl"
 HELDOUT_SECOND = EVAL_DIR / "heldout2.jsonl"
+HELDOUT_THIRD = EVAL_DIR / "heldout3.jsonl"  # written blind at the thirty-third round
 # Follow-ups written blind; split by paragraph, only the test part reported
 FOLLOWUPS = EVAL_DIR / "followups.jsonl"
 # Topics the article never mentions: the dev part chose how rare a missing word must be to be

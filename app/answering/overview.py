@@ -4,7 +4,8 @@ they found "探索推广股份分红积分制。" and the byline. They are answe
 opening sentence and the first sentence of each top-level part's own introduction, cited like
 any quote; with several documents, each one's opening sentence under its title. A question about
 one year's part as a whole ("今年有什么计划？", which found only the one plan whose sentence says
-计划) gets that part's opening sentence and the first sentence of each of its sections."""
+计划) gets that part's opening sentence and the heading of each of its sections, each cited at
+its line in the document."""
 
 from __future__ import annotations
 
@@ -101,16 +102,26 @@ def outline(document: Document) -> list[tuple[Chunk, Span]]:
     return sorted(dict.fromkeys(quotes), key=lambda q: q[1].start)
 
 
+def _heading_line(document: Document, heading: str, chunks: list[Chunk]) -> tuple[Chunk, Span] | None:
+    """The heading's own line in the document (it names what its section holds), cited with the
+    section's first chunk; else the section's first sentence."""
+    first = chunks[0]
+    at = document.text.rfind(heading, 0, first.start)
+    if at < 0:
+        return _first_sentence(chunks)
+    return first, Span(at, at + len(heading), heading)
+
+
 def part_outline(document: Document, year: str) -> list[tuple[Chunk, Span]]:
-    """The opening sentence of the document's part(s) for `year` and the first sentence of each
-    of their sections, in reading order."""
+    """The opening sentence of the document's part(s) for `year`, then the heading of each of
+    their sections, in reading order."""
     chunks = [c for c in document.chunks if c.heading_path and c.period.split()[:1] == [year]]
     quotes: list[tuple[Chunk, Span] | None] = []
     for part in dict.fromkeys(c.heading_path[0] for c in chunks):
         in_part = [c for c in chunks if c.heading_path[0] == part]
         quotes.append(_first_sentence((c for c in in_part if len(c.heading_path) == 1), running_text_only=True))
         for section in dict.fromkeys(c.heading_path[1] for c in in_part if len(c.heading_path) > 1):
-            quotes.append(_first_sentence(c for c in in_part if c.heading_path[1:2] == (section,)))
+            quotes.append(_heading_line(document, section, [c for c in in_part if c.heading_path[1:2] == (section,)]))
     return [q for q in quotes if q is not None]
 
 

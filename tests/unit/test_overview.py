@@ -125,17 +125,29 @@ def test_several_documents_each_give_their_opening_sentence_up_to_a_limit():
     assert [c.doc for c, _ in quoted] == [f"d{i}" for i in range(MAX_DOCUMENTS)]
 
 
-def test_a_years_part_is_outlined_by_its_opening_and_each_sections_first_sentence():
+def test_a_years_part_is_outlined_by_its_opening_and_its_sections_headings():
     plan = "2023 plan"
-    document = _document([
-        _chunk(0, "开头。", 0),
-        _chunk(1, "去年的引言。", 5, ("回顾2022年",), period="2022 review"),
-        _chunk(2, "口号", 12, ("奋进2023年",), kind="slogan", period=plan),
-        _chunk(3, "今年的引言。还有。", 15, ("奋进2023年",), period=plan),
-        _chunk(4, "一的第一条。", 25, ("奋进2023年", "(一) 甲", "1 子"), kind="bullet", period=plan),
-        _chunk(5, "一的第二条。", 32, ("奋进2023年", "(一) 甲", "2 丑"), kind="bullet", period=plan),
-        _chunk(6, "二的第一条。", 40, ("奋进2023年", "(二) 乙"), kind="bullet", period=plan),
-    ])
-    assert [s.text for _, s in part_outline(document, "2023")] == ["今年的引言。", "一的第一条。", "二的第一条。"]
+    text = "\n".join(["开头。", "回顾2022年", "去年的引言。", "奋进2023年", "口号", "今年的引言。还有。",
+                      "(一) 甲", "1 子", "一的第一条。", "(二) 乙", "二的第一条。"])
+
+    def at(piece: str) -> int:
+        return text.index(piece)
+
+    document = Document("d", "d", "d.txt", text, (
+        _chunk(0, "开头。", at("开头。")),
+        _chunk(1, "去年的引言。", at("去年的引言。"), ("回顾2022年",), period="2022 review"),
+        _chunk(2, "口号", at("口号"), ("奋进2023年",), kind="slogan", period=plan),
+        _chunk(3, "今年的引言。还有。", at("今年的引言。"), ("奋进2023年",), period=plan),
+        _chunk(4, "一的第一条。", at("一的第一条。"), ("奋进2023年", "(一) 甲", "1 子"), kind="bullet", period=plan),
+        _chunk(5, "二的第一条。", at("二的第一条。"), ("奋进2023年", "(二) 乙"), kind="bullet", period=plan),
+    ))
+    quoted = part_outline(document, "2023")
+    assert [s.text for _, s in quoted] == ["今年的引言。", "(一) 甲", "(二) 乙"]
+    assert all(text[s.start : s.end] == s.text for _, s in quoted)  # headings cited at their own lines
     assert [s.text for _, s in part_outline(document, "2022")] == ["去年的引言。"]
     assert part_outline(document, "2021") == []
+
+
+def test_a_section_whose_heading_is_not_found_gives_its_first_sentence():
+    document = _document([_chunk(0, "一的第一条。", 0, ("奋进2023年", "(一) 甲"), kind="bullet", period="2023 plan")])
+    assert [s.text for _, s in part_outline(document, "2023")] == ["一的第一条。"]
