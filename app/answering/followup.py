@@ -82,6 +82,10 @@ class QuestionFrame:
     def pieces(self, folded: str) -> list[str]:
         return [p for p in self._frame.split(folded) if p and len(p) >= 2]
 
+    def without_years(self, folded: str) -> str:
+        """`folded` without its years and the words standing for them."""
+        return self._dated.sub("", folded)
+
     def with_year(self, text: str, year: str) -> str:
         return self._dated.sub(f"{year}年", text)
 

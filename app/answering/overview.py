@@ -56,6 +56,14 @@ PART_WORDS = re.compile(
     r"工作|成绩|成就|亮点|重点|任务|举措|措施|安排|目标|进展|变化|事情|大事|动作|部署|计划|打算|事|"
     r"准备|取得|开展|进行|推进|一些|[有要会将都主新想干啥哪几个项些得]"
 )
+# The same in English, once its years are taken out ("What are the district's plans for 2023?",
+# "What did Nanhai achieve last year?"); a question with words of its own does not match.
+ENGLISH_PART = re.compile(
+    r"(?:what (?:are|were|is|was|will be)(?: the)?(?: [\w-]+'s?)?(?: main| key)?"
+    r" (?:plans?|achievements?|priorities|tasks|work|highlights|goals)"
+    r"|what (?:did|will|does|do)(?: the)?(?: [\w-]+)? (?:achieve|accomplish|do|plan)(?: to do)?)"
+    r"(?: (?:for|in|during))?(?: the)?(?: year)?\W*"
+)
 # Asking a number, a date, a person, a place, a reason or whether asks a fact, not the gist.
 FACT_TYPES = ("number", "money", "time", "person", "place", "reason", "yesno")
 
@@ -73,6 +81,8 @@ def asks_about_part(question: str, frame: QuestionFrame) -> str | None:
     folded = fold(question)
     if year is None or any(question_types(folded)[t] for t in FACT_TYPES):
         return None
+    if ENGLISH_PART.fullmatch(frame.without_years(folded).strip()):
+        return year
     return None if PART_WORDS.sub("", frame.topic(folded)) else year
 
 

@@ -15,7 +15,8 @@ from nanhai_qa.app.profile import CorpusProfile
 from nanhai_qa.ingest import Chunk, Document, Span
 
 FRAME = QuestionFrame(
-    CorpusProfile(relative_years={"2022": ["去年"], "2023": ["今年"]}, setting_words=["南海"]), {"2022", "2023"}
+    CorpusProfile(relative_years={"2022": ["去年", "last year"], "2023": ["今年"]}, setting_words=["南海"]),
+    {"2022", "2023"},
 )
 
 
@@ -71,6 +72,9 @@ def test_a_question_about_something_in_the_text_does_not(message):
         ("今年的目标是多少？", None),  # asks a number
         ("南海有什么计划？", None),  # no year
         ("2019年有什么计划？", None),  # not one of the corpus's years
+        ("What are Nanhai's plans for 2023?", "2023"),
+        ("What did the district achieve last year?", "2022"),
+        ("What will Nanhai do with its forests in 2023?", None),
     ],
 )
 def test_a_question_about_a_years_part_as_a_whole_is_told_apart(question, year):
