@@ -7,7 +7,16 @@ import pytest
 
 from nanhai_qa.eval.metrics import load_items, schema_problems
 from nanhai_qa.eval.runner import evaluate
-from nanhai_qa.eval.sets import DEV_SET, EVAL_SET, FOLLOWUPS, HELDOUT, HELDOUT_SECOND, TRAIN_SET, UNCOVERED_TOPICS
+from nanhai_qa.eval.sets import (
+    DEV_SET,
+    EVAL_SET,
+    FOLLOWUPS,
+    HELDOUT,
+    HELDOUT_SECOND,
+    HELDOUT_THIRD,
+    TRAIN_SET,
+    UNCOVERED_TOPICS,
+)
 
 # Floors just under the results when they were set (see README, "Evaluation"); raise them as
 # results improve, never lower one without saying why. They were lowered once, with the
@@ -59,16 +68,21 @@ from nanhai_qa.eval.sets import DEV_SET, EVAL_SET, FOLLOWUPS, HELDOUT, HELDOUT_S
 # held-out 0.692 → 0.731, the second held-out set 0.654 → 0.731 (floors 0.69 → 0.73, 0.65 → 0.73).
 # With "好几" and Cantonese 边啲 / 边几 read rightly and the scorer retrained (the twenty-seventh and
 # twenty-eighth readings): the second held-out set's refusal recall 0.769 (floor 0.73 → 0.76).
+# The third held-out set (eval/heldout3.jsonl, written blind at the thirty-third round) is gated
+# one item below its first reading (accuracy 0.900, false refusals 0.040, refusal recall 0.533,
+# hit@5 1.000), as an index built on another machine may move one item.
 FLOORS = {
     EVAL_SET.name: {"hit@5": 0.99, "answer_accuracy": 0.98, "citation_recall": 0.98, "refusal_recall": 0.64,
                     "verbatim_rate": 1.0},
     HELDOUT.name: {"hit@5": 0.96, "answer_accuracy": 0.92, "refusal_recall": 0.73, "verbatim_rate": 1.0},
     HELDOUT_SECOND.name: {"hit@5": 0.96, "answer_accuracy": 0.86, "refusal_recall": 0.76, "verbatim_rate": 1.0},
+    HELDOUT_THIRD.name: {"hit@5": 0.97, "answer_accuracy": 0.88, "refusal_recall": 0.50, "verbatim_rate": 1.0},
 }
 CEILINGS = {
     EVAL_SET.name: {"false_refusal_rate": 0.01},
     HELDOUT.name: {"false_refusal_rate": 0.04},
     HELDOUT_SECOND.name: {"false_refusal_rate": 0.04},
+    HELDOUT_THIRD.name: {"false_refusal_rate": 0.06},
 }
 
 
@@ -88,7 +102,7 @@ def test_the_held_out_and_development_sets_follow_the_schema(article):
     """Written from the article alone by separate authors (README, "Evaluation"); the
     training questions too. eval/followups.jsonl holds follow-ups only."""
     ids = {i["id"] for i in load_items(EVAL_SET)}
-    mixed = (HELDOUT, HELDOUT_SECOND, DEV_SET, TRAIN_SET)
+    mixed = (HELDOUT, HELDOUT_SECOND, HELDOUT_THIRD, DEV_SET, TRAIN_SET)
     for path in (*mixed, FOLLOWUPS):
         extra = load_items(path)
         assert len(extra) >= 60 and not ids & {i["id"] for i in extra}
@@ -115,7 +129,7 @@ def test_the_set_covers_what_residents_ask(items, article):
     assert sections <= covered, sections - covered
 
 
-@pytest.mark.parametrize("eval_set", [EVAL_SET, HELDOUT, HELDOUT_SECOND], ids=lambda p: p.name)
+@pytest.mark.parametrize("eval_set", [EVAL_SET, HELDOUT, HELDOUT_SECOND, HELDOUT_THIRD], ids=lambda p: p.name)
 def test_regression_gate(engine, tmp_path, eval_set):
     report = evaluate(engine, eval_set, out=tmp_path, progress=False)
     figures_now = report["runs"][str(engine.mode)]
