@@ -300,6 +300,7 @@ def test_a_question_about_the_whole_article_gets_its_opening_and_each_parts_firs
     answer = _ask(engine, question)
     assert not answer.refused and answer.answer.startswith(prompt("overview", script))
     assert [c.period for c in answer.citations] == ["intro", "2022 review", "2023 plan"]
+    assert len(answer.retrieved) >= 5  # what a search finds is still reported (the batch schema)
     # the opening sentence (not the byline), then each part's introduction (not its slogan)
     openings = ("12月28日，南海区第十四届党代会", "聚焦聚力现代化活力新南海建设", "全面落实“1114”工作体系")
     assert [c.quote[: len(o)] for c, o in zip(answer.citations, openings, strict=True)] == list(openings)

@@ -228,11 +228,16 @@ class AnswerEngine:
         asked = without_small_talk(clean.text)
         text = resolve_followup(asked, history, self.frame)
         # a question about a document, or one year's part of it, as a whole gets its outline (overview.py)
-        gist = Answer(question=clean.text, answer="", refused=False, notices=notices, query=text)
-        if asks_overview(asked):
-            return self._overview(gist, style)
-        if (year := asks_about_part(text, self.frame)) and (part := self._part_overview(gist, year, style)):
-            return part
+        overview = asks_overview(asked)
+        year = None if overview else asks_about_part(text, self.frame)
+        if overview or year:
+            # what a search finds is still reported (the batch schema's `retrieved`), not quoted
+            _, passages, _ = search(self.retriever, self.frame, text, self.top_k, mode or self.mode)
+            gist = Answer(question=clean.text, answer="", refused=False, retrieved=passages, notices=notices,
+                          query=text)
+            outlined = self._overview(gist, style) if overview else self._part_overview(gist, year or "", style)
+            if outlined is not None:
+                return outlined
         found = self.retrieve(text, mode, said_before(asked, history))
         base = Answer(
             question=clean.text, answer="", refused=False, retrieved=found.passages, notices=notices,
