@@ -235,7 +235,7 @@ class AnswerEngine:
             _, passages, _ = search(self.retriever, self.frame, text, self.top_k, mode or self.mode)
             gist = Answer(question=clean.text, answer="", refused=False, retrieved=passages, notices=notices,
                           query=text)
-            outlined = self._overview(gist, style) if overview else self._part_overview(gist, year or "", style)
+            outlined = self._overview(gist, style) if year is None else self._part_overview(gist, year, style)
             if outlined is not None:
                 return outlined
         found = self.retrieve(text, mode, said_before(asked, history))
@@ -279,8 +279,8 @@ class AnswerEngine:
         return self._finish(answer, compose(quotes, lead, style), style)
 
     def _part_overview(self, answer: Answer, year: str, style: AnswerStyle) -> Answer | None:
-        """The gist of the dated documents' part for `year`: its opening and each section's
-        first sentence; None when no document has such a part."""
+        """The gist of the dated documents' part for `year`: its opening sentence and its
+        sections' headings; None when no document has such a part."""
         documents = [d for d in self.retriever.corpus.documents.values() if d.id in style.dated]
         quotes = [q for d in documents[:MAX_DOCUMENTS] for q in part_outline(d, year)]
         if not quotes:
