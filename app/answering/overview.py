@@ -109,7 +109,7 @@ def outline(document: Document) -> list[tuple[Chunk, Span]]:
     quotes = [q for q in [opening, *quotes] if q is not None]
     if not quotes:
         quotes = [q for q in [_first_sentence(document.chunks)] if q is not None]
-    return sorted(dict.fromkeys(quotes), key=lambda q: q[1].start)
+    return sorted(quotes, key=lambda q: q[1].start)  # a headless paragraph may follow the parts
 
 
 def _heading_line(document: Document, heading: str, chunks: list[Chunk]) -> tuple[Chunk, Span] | None:
