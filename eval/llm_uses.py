@@ -22,8 +22,10 @@ import statistics
 import time
 from dataclasses import dataclass, field
 
-from nanhai_qa.app.answering.engine import AnswerEngine, build_engine
-from nanhai_qa.app.answering.models import Message, parse_history
+from nanhai_qa.app.answering.engine import AnswerEngine, Generator, TokenCallback, build_engine
+from nanhai_qa.app.answering.extractive import AnswerStyle, Draft
+from nanhai_qa.app.answering.models import Answer, parse_history
+from nanhai_qa.app.answering.scorer import Judgement
 from nanhai_qa.app.generation.llm import (
     ChatBackend,
     LlamaCppBackend,
@@ -34,6 +36,7 @@ from nanhai_qa.app.generation.llm import (
 from nanhai_qa.app.generation.verify import Verifier
 from nanhai_qa.app.prompts import render
 from nanhai_qa.app.settings import Settings
+from nanhai_qa.index import Passage, Query
 
 from .metrics import is_correct, keywords_present, load_items
 from .sets import DEV_SET, EVAL_SET, HELDOUT, TRAIN_SET
@@ -77,16 +80,42 @@ def rewrite(engine: AnswerEngine, backend: ChatBackend, items: list[dict]) -> Ta
     return tally
 
 
+@dataclass
+class Recording:
+    """A generator that answers as `inner` does and keeps what the engine judged for it: the
+    query and the scorer's judgement after follow-up resolution, without the sentences a
+    question asking for more was already told (what a generative answer would be given)."""
+
+    inner: Generator
+    name: str = "recording"
+    query: Query | None = None
+    judgement: Judgement | None = None
+
+    def generate(self, question: str, query: Query, passages: list[Passage], judgement: Judgement,
+                 style: AnswerStyle | None = None, on_token: TokenCallback | None = None) -> Draft:
+        self.query, self.judgement = query, judgement
+        return self.inner.generate(question, query, passages, judgement, style, on_token)
+
+
+def judged_answer(engine: AnswerEngine, item: dict) -> tuple[Answer, Query, Judgement] | None:
+    """The engine's answer to an eval item and what it judged to give it; None when it refused
+    or answered without judging candidates (an outline)."""
+    recording = Recording(engine.generator)
+    answer = engine.answer(item["question"], parse_history(item["history"]), generator=recording)
+    if answer.refused or recording.query is None or recording.judgement is None:
+        return None
+    return answer, recording.query, recording.judgement
+
+
 def judge_and_summarise(engine: AnswerEngine, backend: ChatBackend, verifier: Verifier, items: list[dict],
                         max_excerpts: int) -> tuple[Tally, Tally]:
     judged, summarised = Tally(), Tally()
     for item in items:
-        history: list[Message] = parse_history(item["history"])
-        answer = engine.answer(item["question"], history)
-        if answer.refused:
+        found = judged_answer(engine, item)
+        if found is None:
             continue  # the scorer refused first: neither use applies
-        found = engine.retrieve(answer.query)
-        shown = excerpts(engine.selection, found.judgement, found.query, max_excerpts)
+        answer, query, judgement = found
+        shown = excerpts(engine.selection, judgement, query, max_excerpts)
         numbered = excerpts_text(shown)
         verdict, seconds = ask(backend, render("llm_judge", passages=numbered, question=answer.query))
         judged.seconds.append(seconds)

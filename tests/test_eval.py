@@ -5,6 +5,7 @@ from collections import Counter
 
 import pytest
 
+from nanhai_qa.app.answering.models import parse_history
 from nanhai_qa.eval.metrics import load_items, schema_problems
 from nanhai_qa.eval.runner import evaluate
 from nanhai_qa.eval.sets import (
@@ -168,3 +169,22 @@ def test_the_uncovered_topic_questions_follow_the_schema(article):
     assert {i["id"]: p for i in items if (p := schema_problems(i, {article.id: article.text}))} == {}
     assert not any(i["answerable"] for i in items) and Counter(i["split"] for i in items) == {"dev": 12, "test": 16}
     assert len({i["id"] for i in items}) == len(items)
+
+
+def test_the_llm_uses_bench_reads_what_the_engine_judged(engine):
+    """eval/llm_uses.py shows the model what the engine's answer was chosen from: for a question
+    asking for more, candidates without the sentences already said, not a second retrieval."""
+    from nanhai_qa.eval.llm_uses import judged_answer
+
+    first = engine.answer("今年乡村振兴有哪些打算？")
+    history = [{"role": "user", "content": "今年乡村振兴有哪些打算？"}, {"role": "assistant", "content": first.answer}]
+    found = judged_answer(engine, {"question": "还有吗？", "history": history})
+    assert found is not None
+    answer, query, judgement = found
+    assert answer.answer == engine.answer("还有吗？", parse_history(history)).answer
+    said = {c.quote for c in first.citations}
+    judged = {s.candidate.sentence.text for s in judgement.ranked}
+    assert said and judged and not said & judged
+    # a fresh search for the same text would quote first what was said
+    assert engine.retrieve(query.text).judgement.ranked[0].candidate.sentence.text in said
+    assert judged_answer(engine, {"question": "南海2035年GDP是多少？", "history": []}) is None  # refused
