@@ -87,6 +87,9 @@ def test_other_phrasings_and_scripts(engine, question, must_contain):
         ([("user", "今年乡村振兴有哪些打算？"), ("assistant", "推进宅基地制度改革。")], "还有呢？", "引导新知识青年"),
         # no topic word of its own (topic_words.py): the previous question, in the year asked now
         ([("user", "大地艺术节去年搞了没有？"), ("assistant", "成功举办。")], "今年还搞不搞？", "持续举办大地艺术节"),
+        # a follow-up of a follow-up: "去年呢？" asks of 医疗, the topic the one before swapped in
+        ([("user", "今年南海在教育方面有什么计划？"), ("assistant", "推进心理健康教育。"), ("user", "那医疗呢？"),
+          ("assistant", "深化“三医联动”改革。")], "去年呢？", "区人民医院新院全面开业"),
     ],
 )
 def test_follow_ups_are_resolved_from_history(engine, history, question, must_contain):

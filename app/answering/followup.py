@@ -12,14 +12,15 @@ from nanhai_qa.ingest.patterns import YEAR_WORD
 
 from .models import Message
 
-FOLLOWUP_OPENING = re.compile(r"^(那|那么|还有|另外|再|以及|and\b|what about|how about)", re.I)
+# 咁 opens a Cantonese follow-up as 那 does ("咁医疗呢？"); it is not folded, as 咁多 means 这么多.
+FOLLOWUP_OPENING = re.compile(r"^(那|那么|咁|还有|另外|再|以及|and\b|what about|how about)", re.I)
 FOLLOWUP_ENDING = re.compile(r"(呢|咧|嘞)[?？!！。.]*$")
 PRONOUN = re.compile(r"它|它们|这个|那个|这些|那些|这项|该|其|\b(it|they|them|this|that|those)\b", re.I)
 MORE = re.compile(r"^(还有|还有呢|还有吗|然后呢|详细|具体|多说|展开|more|tell me more)", re.I)
 # Words that only frame a question; what remains after removing them (and the corpus's own
 # setting and year words) is its topic.
 FRAME_WORDS = (
-    r"那么|那|呢|还有|另外|再|吗|吧|啊|的|了|怎么样|怎么|如何|什么|哪些|多少|有没有|是|做|搞|方面|情况|计划|打算|呀|"
+    r"那么|那|咁|呢|还有|另外|再|吗|吧|啊|的|了|怎么样|怎么|如何|什么|哪些|多少|有没有|是|做|搞|方面|情况|计划|打算|呀|"
     r"[?？!！。,.，、\s]|what about|how about|and"
 )
 
@@ -87,15 +88,18 @@ class QuestionFrame:
         return self._dated.sub("", folded)
 
     def with_year(self, text: str, year: str) -> str:
-        return self._dated.sub(f"{year}年", text)
+        """`text` asked of `year`: its years replaced, or the year put first if it names none."""
+        dated, count = self._dated.subn(f"{year}年", text)
+        return dated if count else f"{year}年{text}"
 
 
 def resolve_followup(question: str, history: list[Message], frame: QuestionFrame) -> str:
-    """The text to search for: the question itself, or the question completed from history."""
-    previous = [m.content for m in history if m.role == "user" and m.content.strip()]
-    if not previous:
+    """The text to search for: the question itself, or the question completed from history (the
+    last question as it was itself resolved: "去年呢？" after "那医疗呢？" asks of 医疗)."""
+    asked = [i for i, m in enumerate(history) if m.role == "user" and m.content.strip()]
+    if not asked:
         return question
-    last = previous[-1]
+    last = resolve_followup(history[asked[-1]].content, history[: asked[-1]], frame)
     folded = fold(question)
     topic = frame.topic(folded)
     has_topic = frame.names_topic(topic)

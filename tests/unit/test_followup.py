@@ -61,6 +61,19 @@ def test_a_question_without_a_topic_word_takes_the_previous_ones(previous, quest
     assert resolve_followup(question, _history(previous), TOPICS) == resolved
 
 
+def test_a_follow_up_of_a_follow_up_goes_on_from_the_question_as_resolved():
+    history = _history("2023年南海在教育上有什么计划？") + _history("那医疗呢？")
+    assert resolve_followup("去年呢？", history, TOPICS) == "2022年南海医疗什么计划?"
+    assert resolve_followup("那党建呢？", history, TOPICS) == "2023年南海党建什么计划?"
+    # a question that stood alone is where the chain starts again; the year asked goes first
+    history = _history("2022年南海在教育上做了什么？") + _history("学位新增了多少？")
+    assert resolve_followup("那今年呢？", history, TOPICS) == "2023年学位新增了多少？"
+
+
+def test_a_cantonese_follow_up_opens_with_gam():
+    assert resolve_followup("咁医疗呢？", _history("2022年南海在教育上做了什么？"), TOPICS) == "2022年南海医疗做了什么?"
+
+
 def test_a_complete_question_stands_alone():
     complete = "高企数量突破了多少家？"
     assert resolve_followup(complete, _history("2022年南海在教育上做了什么？"), FRAME) == complete
