@@ -90,6 +90,9 @@ def test_other_phrasings_and_scripts(engine, question, must_contain):
         # a follow-up of a follow-up: "去年呢？" asks of 医疗, the topic the one before swapped in
         ([("user", "今年南海在教育方面有什么计划？"), ("assistant", "推进心理健康教育。"), ("user", "那医疗呢？"),
           ("assistant", "深化“三医联动”改革。")], "去年呢？", "区人民医院新院全面开业"),
+        # in English, a topic of its own in the earlier question's year
+        ([("user", "What are the plans for rural areas in 2023?"), ("assistant", "Plans for 2023: …")],
+         "And what about hospitals?", "三医联动"),
     ],
 )
 def test_follow_ups_are_resolved_from_history(engine, history, question, must_contain):

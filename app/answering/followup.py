@@ -8,7 +8,7 @@ from collections.abc import Callable
 
 from nanhai_qa.app.profile import CorpusProfile
 from nanhai_qa.index import fold
-from nanhai_qa.ingest.patterns import YEAR_WORD
+from nanhai_qa.ingest.patterns import HAN_CHAR, YEAR_WORD
 
 from .models import Message
 
@@ -16,6 +16,11 @@ from .models import Message
 FOLLOWUP_OPENING = re.compile(r"^(那|那么|咁|还有|另外|再|以及|and\b|what about|how about)", re.I)
 FOLLOWUP_ENDING = re.compile(r"(呢|咧|嘞)[?？!！。.]*$")
 PRONOUN = re.compile(r"它|它们|这个|那个|这些|那些|这项|该|其|\b(it|they|them|this|that|those)\b", re.I)
+# An English follow-up naming a topic of its own ("And what about schools?"): jieba tags no
+# English word, so no topic word tells it from "What about this year?"; the words after "about"
+# do, less these.
+ENGLISH_SWAP = re.compile(r"^(?:and\s+)?(?:what|how)\s+about\s+(.+?)[\s?.!]*$", re.I)
+NOT_A_TOPIC = frozenset("a an the this that these those it its them they year years more else other".split())
 MORE = re.compile(r"^(还有|还有呢|还有吗|然后呢|详细|具体|多说|展开|more|tell me more)", re.I)
 # Words that only frame a question; what remains after removing them (and the corpus's own
 # setting and year words) is its topic.
@@ -100,6 +105,12 @@ def resolve_followup(question: str, history: list[Message], frame: QuestionFrame
     if not asked:
         return question
     last = resolve_followup(history[asked[-1]].content, history[: asked[-1]], frame)
+    if english_topic := _english_swap(question, frame):
+        # "And what about schools?" after "What are the plans for rural areas in 2023?": the new
+        # topic in the earlier question's year (swapping words inside an English question
+        # would take grammar this module does not have).
+        year = frame.year_of(last)
+        return f"{english_topic} in {year}?" if year and not frame.year_of(question) else question
     folded = fold(question)
     topic = frame.topic(folded)
     has_topic = frame.names_topic(topic)
@@ -122,6 +133,16 @@ def resolve_followup(question: str, history: list[Message], frame: QuestionFrame
         return f"{topic} {question}"
     swapped = fold(last).replace(max(pieces, key=len), topic, 1)
     return frame.with_year(swapped, new_year) if new_year else swapped
+
+
+def _english_swap(question: str, frame: QuestionFrame) -> str:
+    """The question without its closing mark when it is an English follow-up naming a topic of its
+    own ("And what about schools?"), else ""."""
+    match = None if HAN_CHAR.search(question) else ENGLISH_SWAP.match(question.strip())
+    if not match:
+        return ""
+    words = re.findall(r"[a-z]+", frame.without_years(match.group(1).lower()))
+    return question.strip().rstrip("?.! ") if any(w not in NOT_A_TOPIC for w in words) else ""
 
 
 def said_before(question: str, history: list[Message]) -> str:

@@ -74,6 +74,18 @@ def test_a_cantonese_follow_up_opens_with_gam():
     assert resolve_followup("咁医疗呢？", _history("2022年南海在教育上做了什么？"), TOPICS) == "2022年南海医疗做了什么?"
 
 
+def test_an_english_follow_up_naming_a_topic_is_asked_in_the_earlier_year():
+    rural = _history("What are the plans for rural areas in 2023?")
+    assert resolve_followup("And what about schools?", rural, FRAME) == "And what about schools in 2023?"
+    assert resolve_followup("How about hospitals in 2022?", rural, FRAME) == "How about hospitals in 2022?"
+    assert resolve_followup("What about hospitals?", _history("What is the GDP?"), FRAME) == "What about hospitals?"
+    # no topic of its own: the earlier question, in the year asked now / with the pronoun
+    assert resolve_followup("What about this year?", _history("What did Nanhai do in 2022?"), FRAME) == (
+        "What did Nanhai do in 2023年?"
+    )
+    assert resolve_followup("And what about it?", rural, FRAME) == f"{rural[0].content} And what about it?"
+
+
 def test_a_complete_question_stands_alone():
     complete = "高企数量突破了多少家？"
     assert resolve_followup(complete, _history("2022年南海在教育上做了什么？"), FRAME) == complete
