@@ -16,11 +16,16 @@ from .models import Message
 FOLLOWUP_OPENING = re.compile(r"^(那|那么|咁|还有|另外|再|以及|and\b|what about|how about)", re.I)
 FOLLOWUP_ENDING = re.compile(r"(呢|咧|嘞)[?？!！。.]*$")
 PRONOUN = re.compile(r"它|它们|这个|那个|这些|那些|这项|该|其|\b(it|they|them|this|that|those)\b", re.I)
-# An English follow-up naming a topic of its own ("And what about schools?"): jieba tags no
-# English word, so no topic word tells it from "What about this year?"; the words after "about"
-# do, less these.
+# jieba tags no English word, so an English question's topic is what is left of its words
+# without these, which frame a question ("What about this year?" names none).
+ENGLISH_FRAME = frozenset("""
+    a an the this that these those it its they them their what which who whom whose when where why how
+    is are was were be been being do does did done will would can could shall should may might must has have had
+    of in on at for to from by with about and or not no yes there any some many much more else other also too
+    year years tell me please i you we he she us our your his her
+""".split())
+# An English follow-up naming a topic of its own ("And what about schools?").
 ENGLISH_SWAP = re.compile(r"^(?:and\s+)?(?:what|how)\s+about\s+(.+?)[\s?.!]*$", re.I)
-NOT_A_TOPIC = frozenset("a an the this that these those it its them they year years more else other".split())
 MORE = re.compile(r"^(还有|还有呢|还有吗|然后呢|详细|具体|多说|展开|more|tell me more)", re.I)
 # Words that only frame a question; what remains after removing them (and the corpus's own
 # setting and year words) is its topic.
@@ -113,7 +118,7 @@ def resolve_followup(question: str, history: list[Message], frame: QuestionFrame
         return f"{english_topic} in {year}?" if year and not frame.year_of(question) else question
     folded = fold(question)
     topic = frame.topic(folded)
-    has_topic = frame.names_topic(topic)
+    has_topic = frame.names_topic(topic) if HAN_CHAR.search(question) else bool(_english_words(question, frame))
     elliptical = bool(
         FOLLOWUP_OPENING.search(folded) or FOLLOWUP_ENDING.search(folded) or MORE.search(folded)
         or PRONOUN.search(folded) or not has_topic
@@ -139,10 +144,12 @@ def _english_swap(question: str, frame: QuestionFrame) -> str:
     """The question without its closing mark when it is an English follow-up naming a topic of its
     own ("And what about schools?"), else ""."""
     match = None if HAN_CHAR.search(question) else ENGLISH_SWAP.match(question.strip())
-    if not match:
-        return ""
-    words = re.findall(r"[a-z]+", frame.without_years(match.group(1).lower()))
-    return question.strip().rstrip("?.! ") if any(w not in NOT_A_TOPIC for w in words) else ""
+    return question.strip().rstrip("?.! ") if match and _english_words(match.group(1), frame) else ""
+
+
+def _english_words(text: str, frame: QuestionFrame) -> list[str]:
+    """The words of an English text that may name its topic: not a year, nor a word that frames it."""
+    return [w for w in re.findall(r"[a-z]+", frame.without_years(fold(text))) if w not in ENGLISH_FRAME]
 
 
 def said_before(question: str, history: list[Message]) -> str:

@@ -86,6 +86,14 @@ def test_an_english_follow_up_naming_a_topic_is_asked_in_the_earlier_year():
     assert resolve_followup("And what about it?", rural, FRAME) == f"{rural[0].content} And what about it?"
 
 
+def test_an_english_question_with_words_of_its_own_stands_alone():
+    before = _history("2022年南海在教育上做了什么？")
+    complete = "What are the plans for rural areas in 2023?"
+    assert resolve_followup(complete, before, FRAME) == complete
+    assert resolve_followup("When will it open?", before, FRAME) == f"{before[0].content} When will it open?"
+    assert resolve_followup("How many?", before, FRAME) == f"{before[0].content} How many?"
+
+
 def test_a_complete_question_stands_alone():
     complete = "高企数量突破了多少家？"
     assert resolve_followup(complete, _history("2022年南海在教育上做了什么？"), FRAME) == complete
