@@ -110,12 +110,12 @@ def resolve_followup(question: str, history: list[Message], frame: QuestionFrame
     if not asked:
         return question
     last = resolve_followup(history[asked[-1]].content, history[: asked[-1]], frame)
-    if english_topic := _english_swap(question, frame):
+    if english_followup := _english_swap(question, frame):
         # "And what about schools?" after "What are the plans for rural areas in 2023?": the new
         # topic in the earlier question's year (swapping words inside an English question
         # would take grammar this module does not have).
         year = frame.year_of(last)
-        return f"{english_topic} in {year}?" if year and not frame.year_of(question) else question
+        return f"{english_followup} in {year}?" if year and not frame.year_of(question) else question
     folded = fold(question)
     topic = frame.topic(folded)
     has_topic = frame.names_topic(topic) if HAN_CHAR.search(question) else bool(_english_words(question, frame))
